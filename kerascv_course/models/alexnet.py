@@ -1,0 +1,179 @@
+"""AlexNet (Krizhevsky, Sutskever & Hinton, 2012) and ZFNet (Zeiler & Fergus, 2013)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from kerascv_course.models.blocks import conv_act_lrn, dense_dropout
+from kerascv_course.models.common import (
+    add_common_doc,
+    check_args,
+    check_choice,
+    check_range,
+    finish_model,
+    model_input,
+    pool_features,
+)
+from kerascv_course.models.registry import register_model
+
+# Each family is data: per convolution (filters, kernel, stride, padding, grouped, lrn, pool).
+# ``grouped`` marks the layers that, in the two-GPU AlexNet, only read the maps of their own GPU;
+# ``pool`` is the 3x3/2 overlapping max-pooling padding after that layer, or None.
+_VARIANTS: dict[str, dict[str, Any]] = {
+    "alexnet": dict(
+        stem_pad=0,
+        convs=(
+            (96, 11, 4, "valid", False, True, "valid"),
+            (256, 5, 1, "same", True, True, "valid"),
+            (384, 3, 1, "same", False, False, None),
+            (384, 3, 1, "same", True, False, None),
+            (256, 3, 1, "same", True, False, "valid"),
+        ),
+    ),
+    # ZFNet: 7x7/2 first layer and 5x5/2 second (Zeiler & Fergus, Fig. 3), padded so the maps are
+    # the paper's 110 -> 55 -> 26 -> 13 -> 13 -> 13 -> 6.
+    "zfnet": dict(
+        stem_pad=1,
+        convs=(
+            (96, 7, 2, "valid", False, True, "same"),
+            (256, 5, 2, "valid", False, True, "same"),
+            (384, 3, 1, "same", False, False, None),
+            (384, 3, 1, "same", False, False, None),
+            (256, 3, 1, "same", False, False, "valid"),
+        ),
+    ),
+}
+
+
+def _alexnet_like(
+    model: str,
+    *,
+    groups: int,
+    lrn: bool,
+    dropout: float,
+    include_top: bool,
+    weights: Any,
+    input_shape: Any,
+    pooling: Any,
+    classes: int,
+    classifier_activation: Any,
+    name: str | None,
+) -> keras.Model:
+    args = check_args(
+        model, input_shape=input_shape, include_top=include_top, classes=classes,
+        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
+    )
+    check_choice(model, "lrn", lrn, (True, False))
+    check_range(model, "dropout", dropout, low=0.0, high=1.0)
+    config = _VARIANTS[model]
+    grouped_filters = [c[0] for c in config["convs"] if c[4]] + [
+        c_prev[0] for c_prev, c in zip(config["convs"], config["convs"][1:]) if c[4]
+    ]
+    if not isinstance(groups, int) or groups < 1 or any(f % groups for f in grouped_filters):
+        raise ValueError(
+            f"{model}: `groups` must be a positive integer dividing the channels of every grouped "
+            f"layer ({sorted(set(grouped_filters))}); 1 is one tower, 2 the paper's two GPUs. "
+            f"Received: groups={groups!r}"
+        )
+    inputs = model_input(args)
+    x = inputs
+    if config["stem_pad"]:
+        x = keras.layers.ZeroPadding2D(config["stem_pad"], name="conv1_pad")(x)
+    for i, (filters, kernel, stride, padding, grouped, use_lrn, pool) in enumerate(
+        config["convs"], start=1
+    ):
+        x = conv_act_lrn(
+            x, filters, kernel, strides=stride, padding=padding,
+            groups=groups if grouped else 1, lrn=lrn and use_lrn, name=f"conv{i}",
+        )
+        if pool:
+            x = keras.layers.MaxPooling2D(3, strides=2, padding=pool, name=f"pool{i}")(x)
+    if not args.include_top:
+        return finish_model(inputs, pool_features(x, args.pooling), args, model)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = dense_dropout(x, 4096, dropout=dropout, name="fc6")
+    x = dense_dropout(x, 4096, dropout=dropout, name="fc7")
+    x = keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
+    return finish_model(inputs, x, args, model)
+
+
+_SHARED_ARGS = """
+    Args:
+        groups: channel groups of the layers that the paper split over two GPUs
+            (conv2, conv4, conv5 in AlexNet); 1 = one tower.
+        lrn: apply local response normalisation after conv1 and conv2 (the paper's choice).
+        dropout: dropout rate of the two 4096-unit layers (0.5 in the paper).
+"""
+
+
+@register_model(
+    "alexnet", family="alexnet", paper="Krizhevsky, Sutskever & Hinton, 2012", year=2012,
+    default_input_shape=(227, 227, 3), min_input_size=67, params=62_378_344,
+    feature_taps={4: "conv1", 8: "pool1", 16: "conv5", 32: "pool5"},
+)
+@add_common_doc
+def build_alexnet(
+    *,
+    groups: int = 1,
+    lrn: bool = True,
+    dropout: float = 0.5,
+    include_top: bool = True,
+    weights: Any = None,
+    input_shape: Any = None,
+    pooling: Any = None,
+    classes: int = 1000,
+    classifier_activation: Any = "softmax",
+    name: str | None = None,
+) -> keras.Model:
+    """AlexNet ("ImageNet classification with deep convolutional neural networks", NIPS 2012).
+
+    Five convolutions (11x11/4, 5x5, 3x3 x3), ReLU, LRN after the first two, overlapping 3x3/2
+    max-pooling, two 4096-unit layers with dropout 0.5. The default input is 227x227, where the
+    paper's arithmetic works (55 -> 27 -> 13 -> 6). One tower: 62,378,344 parameters at 1000
+    classes; ``groups=2`` reproduces the two-GPU connectivity: 60,965,224.
+    """
+    return _alexnet_like(
+        "alexnet", groups=groups, lrn=lrn, dropout=dropout, include_top=include_top,
+        weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+build_alexnet.__doc__ += _SHARED_ARGS
+
+
+@register_model(
+    "zfnet", family="alexnet", paper="Zeiler & Fergus, 2013", year=2013, arxiv="1311.2901",
+    default_input_shape=(224, 224, 3), min_input_size=53, params=62_357_608,
+    feature_taps={2: "conv1", 4: "pool1", 8: "pool2", 16: "conv5", 32: "pool5"},
+)
+@add_common_doc
+def build_zfnet(
+    *,
+    groups: int = 1,
+    lrn: bool = True,
+    dropout: float = 0.5,
+    include_top: bool = True,
+    weights: Any = None,
+    input_shape: Any = None,
+    pooling: Any = None,
+    classes: int = 1000,
+    classifier_activation: Any = "softmax",
+    name: str | None = None,
+) -> keras.Model:
+    """ZFNet ("Visualizing and understanding convolutional networks", Zeiler & Fergus, 2013).
+
+    AlexNet with the first layer changed to 7x7 stride 2 and the second to stride 2, as the
+    deconvnet visualisations suggested; one tower, contrast (local response) normalisation after
+    the first two layers; maps 110 -> 55 -> 26 -> 13 -> 6 at 224x224.
+    """
+    return _alexnet_like(
+        "zfnet", groups=groups, lrn=lrn, dropout=dropout, include_top=include_top,
+        weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
+        classifier_activation=classifier_activation, name=name,
+    )
+
+
+build_zfnet.__doc__ += _SHARED_ARGS

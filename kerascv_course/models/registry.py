@@ -1,0 +1,187 @@
+"""The model registry: one table of every architecture, read by the API, the CLI, the docs and the tests.
+
+A family module registers each public builder with :func:`register_model`, which stores the builder
+together with its metadata (task, paper, default input, minimum input, parameter count, the
+keras.applications twin, encoder feature taps). Everything else reads :data:`REGISTRY` through
+:func:`list_models`, :func:`get_model` and :func:`get_spec`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+TASKS = ("classification", "segmentation")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Metadata of one registered model.
+
+    Attributes:
+        name: registered lower-case name, e.g. ``"vgg16"``.
+        builder: the public ``build_<name>`` function.
+        task: ``"classification"`` or ``"segmentation"``.
+        family: module family, e.g. ``"vgg"``.
+        paper: short citation, e.g. ``"Simonyan & Zisserman, 2014"``.
+        year: publication year.
+        arxiv: arXiv id (or ``None`` for papers that have none).
+        default_input_shape: input shape of the paper's model, ``(H, W, C)``.
+        min_input_size: smallest spatial side the architecture accepts.
+        params: parameter count at the default configuration (the figure tests check).
+        keras_app: name of the keras.applications constructor with the same layers
+            (``"VGG16"``), or ``None`` where keras.applications has no such model.
+        feature_taps: ``{stride: layer_name}`` of the encoder features a U-Net decoder takes
+            (names of layers whose *output* is the feature map at that total stride), or ``None``
+            for models without spatial features.
+        test_input_shape: a small input shape for fast generic tests (defaults to the minimum).
+        non_square: whether the architecture accepts non-square inputs.
+    """
+
+    name: str
+    builder: Callable[..., keras.Model]
+    task: str
+    family: str
+    paper: str
+    year: int
+    arxiv: str | None
+    default_input_shape: tuple[int, int, int]
+    min_input_size: int
+    params: int | None = None
+    keras_app: str | None = None
+    feature_taps: dict[int, str] | None = None
+    test_input_shape: tuple[int, int, int] | None = None
+    non_square: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def small_input_shape(self) -> tuple[int, int, int]:
+        """Smallest convenient input shape for tests and quick checks."""
+        if self.test_input_shape is not None:
+            return self.test_input_shape
+        channels = self.default_input_shape[-1]
+        return (self.min_input_size, self.min_input_size, channels)
+
+
+REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(
+    name: str,
+    *,
+    family: str,
+    paper: str,
+    year: int,
+    default_input_shape: tuple[int, int, int],
+    min_input_size: int,
+    arxiv: str | None = None,
+    task: str = "classification",
+    params: int | None = None,
+    keras_app: str | None = None,
+    feature_taps: dict[int, str] | None = None,
+    test_input_shape: tuple[int, int, int] | None = None,
+    non_square: bool = True,
+    **extra: Any,
+) -> Callable[[Callable[..., keras.Model]], Callable[..., keras.Model]]:
+    """Decorator that registers a public builder under ``name`` with its metadata.
+
+    Args:
+        name: lower-case registry name; registering a name twice raises ``ValueError``.
+        family, paper, year, arxiv, default_input_shape, min_input_size, params, keras_app,
+        feature_taps, test_input_shape, non_square: see :class:`ModelSpec`.
+        task: ``"classification"`` or ``"segmentation"``.
+        **extra: any further metadata a family wants to declare.
+
+    Returns:
+        The decorator, which returns the builder unchanged.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}. Received: task={task!r}")
+    if name != name.lower():
+        raise ValueError(f"Model names are lower-case. Received: name={name!r}")
+
+    def decorator(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
+        if name in REGISTRY:
+            raise ValueError(f"A model named {name!r} is already registered.")
+        REGISTRY[name] = ModelSpec(
+            name=name,
+            builder=builder,
+            task=task,
+            family=family,
+            paper=paper,
+            year=year,
+            arxiv=arxiv,
+            default_input_shape=tuple(default_input_shape),
+            min_input_size=min_input_size,
+            params=params,
+            keras_app=keras_app,
+            feature_taps=dict(feature_taps) if feature_taps else None,
+            test_input_shape=tuple(test_input_shape) if test_input_shape else None,
+            non_square=non_square,
+            extra=extra,
+        )
+        builder.model_name = name
+        return builder
+
+    return decorator
+
+
+def list_models(task: str | None = None, pattern: str | None = None) -> list[str]:
+    """Sorted names of the registered models.
+
+    Args:
+        task: ``None`` for all, or ``"classification"`` / ``"segmentation"``.
+        pattern: optional shell-style wildcard, e.g. ``"resnet*"``.
+
+    Returns:
+        The sorted list of names.
+
+    Example:
+        >>> list_models("segmentation")
+        ['unet']
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be None or one of {TASKS}. Received: task={task!r}")
+    names = sorted(n for n, s in REGISTRY.items() if task is None or s.task == task)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
+    return names
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of a registered model; unknown names raise with close matches."""
+    if not isinstance(name, str):
+        raise TypeError(f"Model name must be a string. Received: name={name!r}")
+    key = name.lower()
+    if key not in REGISTRY:
+        close = difflib.get_close_matches(key, REGISTRY.keys(), n=4, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"Unknown model {name!r}.{hint} Known models: {', '.join(list_models())}. "
+            f"Received: name={name!r}"
+        )
+    return REGISTRY[key]
+
+
+def get_model(name: str, **kwargs: Any) -> keras.Model:
+    """Build a registered model by name.
+
+    Args:
+        name: a name from :func:`list_models` (case-insensitive).
+        **kwargs: passed to the model's builder (``input_shape``, ``classes``, …).
+
+    Returns:
+        The built ``keras.Model``.
+
+    Raises:
+        ValueError: for an unknown name (the message lists close matches) or bad arguments.
+
+    Example:
+        >>> model = get_model("resnet20", classes=10)
+    """
+    return get_spec(name).builder(**kwargs)
