@@ -15,6 +15,14 @@ FAMILIES = (
     "lenet",
     "alexnet",
     "vgg",
+    "inception",
+    "resnet",
+    "densenet",
+    "mobilenet",
+    "xception",
+    "squeezenet",
+    "senet",
+    "unet",
 )
 
 for _family in FAMILIES:

@@ -1,0 +1,57 @@
+"""``kerascv-course``: the command line over build, feed, train, tune, look and ship.
+
+Each command group lives in its own module (``cli/models.py``, ``cli/train.py``, …) exposing
+``add_parsers(subparsers)``; every sub-command's handler is a function ``(args) -> int``. Heavy
+imports (TensorFlow) happen inside the handlers, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# Modules contributing sub-commands, in the order of the help text.
+COMMAND_MODULES = ("models", "train", "data", "tune", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="kerascv-course",
+        description=(
+            "A Keras 3 model zoo for the classic computer-vision course: list and inspect models, "
+            "train them with their papers' recipes, tune, evaluate, export to TFLite and predict."
+        ),
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"kerascv_course.cli.{name}").add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kerascv-course``; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError) as err:
+        print(f"kerascv-course {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Procedural embedded datasets for classification: shapes."""
+
+from __future__ import annotations

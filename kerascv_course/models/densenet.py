@@ -1,0 +1,3 @@
+"""DenseNet-BC (Huang et al., 2017)."""
+
+from __future__ import annotations

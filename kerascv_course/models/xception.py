@@ -1,0 +1,3 @@
+"""Xception (Chollet, 2017)."""
+
+from __future__ import annotations

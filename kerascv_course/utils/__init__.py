@@ -1,0 +1,1 @@
+"""Small helpers used across sub-packages (file writing, logging)."""
