@@ -147,7 +147,7 @@ build_alexnet.__doc__ += _SHARED_ARGS
 @register_model(
     "zfnet", family="alexnet", paper="Zeiler & Fergus, 2013", year=2013, arxiv="1311.2901",
     default_input_shape=(224, 224, 3), min_input_size=53, params=62_357_608,
-    feature_taps={2: "conv1", 4: "pool1", 8: "pool2", 16: "conv5", 32: "pool5"},
+    feature_taps={2: "conv1", 4: "pool1", 8: "conv2", 16: "conv5", 32: "pool5"},
 )
 @add_common_doc
 def build_zfnet(

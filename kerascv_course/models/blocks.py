@@ -83,3 +83,80 @@ def dense_dropout(x: Any, units: int, *, dropout: float, name: str, activation: 
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return x
+
+
+def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
+    """Squeeze-and-excitation (Hu et al., 2018, arXiv:1709.01507, Fig. 3).
+
+    Global average pooling squeezes each channel to one number; two 1x1 convolutions (the paper's
+    fully connected layers, with biases) with ReLU then sigmoid turn it into a gate in (0, 1) per
+    channel; the input is multiplied by its gate. ``C`` channels cost
+    ``2 * C * (C // ratio) + C // ratio + C`` parameters.
+
+    Layers are named ``{name}_se_squeeze``, ``{name}_se_reduce``, ``{name}_se_expand`` and
+    ``{name}_se_excite`` (keras.applications' EfficientNet names).
+
+    Args:
+        x: a 4D feature map ``(batch, height, width, channels)``.
+        ratio: the reduction ratio ``r`` (16 in the paper); the bottleneck has
+            ``max(1, channels // ratio)`` units.
+        name: prefix of the layer names.
+
+    Returns:
+        The re-weighted feature map, the shape of ``x``.
+    """
+    channels = x.shape[-1]
+    gate = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
+    gate = keras.layers.Conv2D(
+        max(1, channels // ratio), 1, activation="relu", name=f"{name}_se_reduce"
+    )(gate)
+    gate = keras.layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(gate)
+    return keras.layers.Multiply(name=f"{name}_se_excite")([x, gate])
+
+
+def residual_bottleneck(
+    x: Any,
+    filters: int,
+    *,
+    stride: int = 1,
+    conv_shortcut: bool = True,
+    use_bias: bool = True,
+    se_ratio: int | None = None,
+    name: str,
+) -> Any:
+    """The ResNet v1 bottleneck (He et al., 2015, arXiv:1512.03385, Fig. 5 right).
+
+    1x1 (``filters``, carrying the stride, as in Caffe and keras.applications) -> 3x3 -> 1x1
+    (``4 * filters``), batch norm after each, added to the shortcut, then ReLU. With ``se_ratio``
+    a squeeze-and-excitation gate re-weights the residual branch before the addition (SE-ResNet,
+    Hu et al., 2018, Fig. 3). Layer names are keras.applications' (``{name}_0_conv`` … ``_out``),
+    so its ResNet50/101/152 weight files load unchanged.
+
+    Args:
+        x: the input feature map.
+        filters: channels of the 1x1 and 3x3 convolutions; the block outputs ``4 * filters``.
+        stride: stride of the block (on the first 1x1 convolution and on the shortcut).
+        conv_shortcut: projection shortcut (1x1 convolution + batch norm, option B) if True,
+            identity otherwise.
+        use_bias: biases on the convolutions (keras.applications' ResNets have them; SE-ResNet
+            and torchvision do not, the batch norm's offset making them redundant).
+        se_ratio: reduction ratio of a squeeze-and-excitation gate, or ``None`` for none.
+        name: prefix of the layer names, e.g. ``"conv2_block1"``.
+
+    Returns:
+        The block's output, ``4 * filters`` channels.
+    """
+    if conv_shortcut:
+        shortcut = conv_bn_act(
+            x, 4 * filters, 1, strides=stride, use_bias=use_bias, activation=None,
+            name=f"{name}_0",
+        )
+    else:
+        shortcut = x
+    x = conv_bn_act(x, filters, 1, strides=stride, use_bias=use_bias, name=f"{name}_1")
+    x = conv_bn_act(x, filters, 3, use_bias=use_bias, name=f"{name}_2")
+    x = conv_bn_act(x, 4 * filters, 1, use_bias=use_bias, activation=None, name=f"{name}_3")
+    if se_ratio:
+        x = squeeze_excite(x, ratio=se_ratio, name=name)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
