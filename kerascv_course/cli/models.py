@@ -12,10 +12,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pattern", nargs="?", help="shell wildcard on the name, e.g. 'resnet*'")
     p.set_defaults(handler=run_list)
 
-    p = sub.add_parser("summary", help="print a model's layer table")
+    p = sub.add_parser(
+        "summary",
+        help="print a model's layer table (shapes, parameters, MACs, receptive field)",
+        description=(
+            "Print one row per layer: output shape, parameters, multiply-accumulates and the "
+            "receptive field / total stride of its output, with totals."
+        ),
+    )
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
     p.add_argument("--input-shape", type=_shape, default=None, help="H,W,C (default: the paper's)")
     p.add_argument("--classes", type=int, default=None, help="number of classes")
+    p.add_argument(
+        "--weighted-only", action="store_true", help="only layers with parameters"
+    )
+    p.add_argument(
+        "--keras", action="store_true", help="print Keras' own model.summary() instead"
+    )
     p.set_defaults(handler=run_summary)
 
 
@@ -81,5 +94,11 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.classes:
         kwargs["classes"] = args.classes
     model = get_model(args.model, **kwargs)
-    model.summary(line_length=110, print_fn=lambda line, **_: print(line))
+    if args.keras:
+        model.summary(line_length=110, print_fn=lambda line, **_: print(line))
+        return 0
+    from kerascv_course.viz.layers import format_layer_table, layer_table
+
+    print(f"{model.name}: input {model.input_shape[1:]}")
+    print(format_layer_table(layer_table(model), only_weighted=args.weighted_only))
     return 0

@@ -1,0 +1,58 @@
+"""Print (or write into README.md) the table of every registered model, read from the registry.
+
+Usage:
+    python tools/model_table.py            # print the Markdown table
+    python tools/model_table.py --write    # replace the table between the README's markers
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+START = "<!-- model-table:start -->"
+END = "<!-- model-table:end -->"
+
+
+def markdown_table() -> str:
+    """The README's model table as Markdown."""
+    from kerascv_course.models import get_spec, list_models
+
+    lines = [
+        "| model | task | paper | default input | parameters | keras.applications weights |",
+        "|---|---|---|---|---:|---|",
+    ]
+    for name in list_models():
+        spec = get_spec(name)
+        paper = spec.paper + (f" ([arXiv:{spec.arxiv}](https://arxiv.org/abs/{spec.arxiv}))" if spec.arxiv else "")
+        shape = "x".join(str(v) for v in spec.default_input_shape)
+        weights = f"yes ({spec.keras_app})" if spec.keras_app else "no"
+        lines.append(f"| `{name}` | {spec.task} | {paper} | {shape} | {spec.params:,} | {weights} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    args = parser.parse_args()
+    table = markdown_table()
+    if not args.write:
+        print(table)
+        return 0
+    readme = os.path.join(os.path.dirname(__file__), "..", "README.md")
+    with open(readme, encoding="utf-8") as fh:
+        text = fh.read()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        print(f"README.md has no {START} ... {END} markers", file=sys.stderr)
+        return 1
+    text = pattern.sub(lambda _: f"{START}\n{table}\n{END}", text)
+    with open(readme, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
