@@ -31,6 +31,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=run_summary)
 
+    _add_inspect(sub)
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="look inside a model: first-layer filters, feature maps, saliency (PNGs)",
+        description=(
+            "Write filters.png, features.png and saliency.png for a trained run folder, a .keras "
+            "file or a registered model name (random weights). The image comes from --image or "
+            "is the first test image of --dataset (default: the run's dataset)."
+        ),
+    )
+    p.add_argument("source", help="run folder, .keras file or registered model name")
+    p.add_argument("--image", default=None, help="an image file to explain")
+    p.add_argument("--dataset", default=None, help="take the first test image of this dataset")
+    p.add_argument("--layers", default=None, help="comma-separated layer names for feature maps")
+    p.add_argument("--output", required=True, help="folder for the PNGs")
+    p.set_defaults(handler=run_inspect)
+
 
 def _shape(text: str) -> tuple[int, int, int]:
     try:
@@ -101,4 +121,81 @@ def run_summary(args: argparse.Namespace) -> int:
 
     print(f"{model.name}: input {model.input_shape[1:]}")
     print(format_layer_table(layer_table(model), only_weighted=args.weighted_only))
+    return 0
+
+
+def _load_source(source: str):
+    """(model, dataset name or None) from a run folder, a .keras file or a registered name."""
+    import json
+    import os
+
+    import keras
+
+    from kerascv_course.models import REGISTRY, get_model
+
+    if os.path.isdir(source):
+        path = os.path.join(source, "model.keras")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No model.keras in the run folder {source!r}. Received: source={source!r}")
+        dataset = None
+        recipe = os.path.join(source, "recipe.json")
+        if os.path.exists(recipe):
+            with open(recipe, encoding="utf-8") as fh:
+                dataset = json.load(fh).get("dataset")
+        return keras.saving.load_model(path, compile=False, safe_mode=True), dataset
+    if source.endswith(".keras"):
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"No model file at {source!r}. Received: source={source!r}")
+        return keras.saving.load_model(source, compile=False, safe_mode=True), None
+    if source.lower() in REGISTRY:
+        return get_model(source), None
+    raise ValueError(
+        f"`source` must be a run folder, a .keras file or a registered model name. "
+        f"Received: source={source!r}"
+    )
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    import os
+
+    import numpy as np
+    import tensorflow as tf
+
+    from kerascv_course.data import load_dataset
+    from kerascv_course.data.pipeline import match_channels, normalize, to_float
+    from kerascv_course.viz.inspect import plot_feature_maps, plot_filters, plot_saliency
+
+    model, run_dataset = _load_source(args.source)
+    dataset = args.dataset or run_dataset
+    h, w, c = model.input_shape[1:]
+    info = None
+    if args.image:
+        if not os.path.exists(args.image):
+            raise FileNotFoundError(f"No image at {args.image!r}. Received: --image={args.image!r}")
+        raw = tf.io.decode_image(tf.io.read_file(args.image), expand_animations=False)
+        if dataset:
+            _, info = load_dataset(dataset, "test")
+    elif dataset:
+        ds, info = load_dataset(dataset, "test")
+        raw = next(iter(ds))[0]
+    else:
+        raw = tf.constant(np.random.default_rng(0).integers(0, 256, (h or 64, w or 64, c)), tf.uint8)
+    image = match_channels(to_float(raw), c)
+    image = tf.image.resize(image, (h or image.shape[0], w or image.shape[1]))
+    if info is not None:
+        image = normalize(image, info)
+    image = np.asarray(image)
+    os.makedirs(args.output, exist_ok=True)
+    layers = args.layers.split(",") if args.layers else None
+    names = info.class_names if info is not None else None
+    written = [
+        plot_filters(model, os.path.join(args.output, "filters.png")),
+        plot_feature_maps(model, image, os.path.join(args.output, "features.png"), layers=layers),
+    ]
+    if len(model.output_shape) == 2:
+        written.append(
+            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names)
+        )
+    for path in written:
+        print(path)
     return 0
