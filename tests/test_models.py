@@ -88,44 +88,74 @@ def test_default_model_has_the_published_parameter_count_and_runs(name):
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_small_input_forward_pass(name):
+def test_small_input_forward_pass_and_keras_file_round_trip_in_safe_mode(name, tmp_path):
     spec = get_spec(name)
-    model = spec.builder(input_shape=spec.small_input_shape, classes=10)
-    out = np.asarray(model(_random_batch(spec.small_input_shape), training=False))
+    shape = spec.small_input_shape
+    model = spec.builder(input_shape=shape, classes=10)
+    x = _random_batch(shape)
+    out = np.asarray(model(x, training=False))
     assert out.shape == (2, 10)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), out, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", [n for n in CLASSIFIERS if get_spec(n).non_square])
-def test_non_square_input(name):
-    spec = get_spec(name)
-    h, w, c = spec.small_input_shape
-    model = spec.builder(input_shape=(h, w + 32, c), classes=7)
-    out = model(_random_batch((h, w + 32, c)), training=False)
-    assert tuple(out.shape) == (2, 7)
+def _tap_side(spec) -> int:
+    return max(64, 32 * math.ceil(spec.min_input_size / 32))
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
-def test_include_top_false_with_each_pooling(name):
+def test_feature_extractor_non_square_avg_pooling_and_taps(name):
+    """include_top=False on a non-square input: global average pooling of the feature map, and
+    every declared feature tap at its stride."""
+    spec = get_spec(name)
+    c = spec.default_input_shape[-1]
+    if name in ("perceptron", "mlp"):
+        model = spec.builder(input_shape=spec.small_input_shape, include_top=False)
+        assert len(model.output_shape) == 2
+        return
+    side = _tap_side(spec) if spec.feature_taps else spec.small_input_shape[0]
+    shape = (side, side + 32, c) if spec.non_square else (side, side, c)
+    model = spec.builder(input_shape=shape, include_top=False, pooling="avg")
+    feature_map = keras.Model(model.input, model.get_layer("avg_pool").input)
+    x = _random_batch(shape)
+    fm = np.asarray(feature_map(x, training=False))
+    assert fm.ndim == 4
+    out = np.asarray(model(x, training=False))
+    assert out.shape == (2, fm.shape[-1])
+    np.testing.assert_allclose(out, fm.mean(axis=(1, 2)), rtol=1e-4, atol=1e-5)
+    for stride, layer_name in (spec.feature_taps or {}).items():
+        size = model.get_layer(layer_name).output.shape[1]
+        expected = side / stride
+        # valid-padded networks (AlexNet, Inception v3) lose a few border pixels per stage
+        assert math.floor(expected * 0.8) - 1 <= size <= math.ceil(expected), (stride, size)
+
+
+# Max pooling is the shared head's other branch: the smallest model of each family.
+MAX_POOL_MODELS = sorted(
+    min((n for n in CLASSIFIERS if get_spec(n).family == f), key=lambda n: get_spec(n).params)
+    for f in {get_spec(n).family for n in CLASSIFIERS}
+)
+
+
+@pytest.mark.parametrize("name", [n for n in MAX_POOL_MODELS if n not in ("perceptron", "mlp")])
+def test_include_top_false_max_pooling(name):
     spec = get_spec(name)
     shape = spec.small_input_shape
+    model = spec.builder(input_shape=shape, include_top=False, pooling="max")
+    feature_map = keras.Model(model.input, model.get_layer("max_pool").input)
     x = _random_batch(shape)
-    feature_map = spec.builder(input_shape=shape, include_top=False)
-    fm = np.asarray(feature_map(x, training=False))
-    if name in ("perceptron", "mlp"):
-        assert fm.ndim == 2
-        return
-    assert fm.ndim == 4
-    for pooling, reduce in (("avg", np.mean), ("max", np.max)):
-        pooled = spec.builder(input_shape=shape, include_top=False, pooling=pooling)
-        pooled.set_weights(feature_map.get_weights())
-        out = np.asarray(pooled(x, training=False))
-        assert out.shape == (2, fm.shape[-1])
-        np.testing.assert_allclose(out, reduce(fm, axis=(1, 2)), rtol=1e-4, atol=1e-5)
+    out = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(out, np.asarray(feature_map(x, training=False)).max(axis=(1, 2)),
+                               rtol=1e-5)
+    no_pool = spec.builder(input_shape=shape, include_top=False)
+    assert len(no_pool.output_shape) == 4
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
+@pytest.mark.parametrize("name", SEGMENTERS)
+def test_segmentation_keras_file_round_trip_in_safe_mode(name, tmp_path):
     spec = get_spec(name)
     shape = spec.small_input_shape
     model = spec.builder(input_shape=shape, classes=3)
@@ -137,22 +167,6 @@ def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
         np.asarray(loaded(x, training=False)), np.asarray(model(x, training=False)),
         rtol=1e-5, atol=1e-6,
     )
-
-
-@pytest.mark.parametrize("name", [n for n in ALL if get_spec(n).feature_taps])
-def test_declared_feature_taps_exist_at_their_stride(name):
-    spec = get_spec(name)
-    side = max(64, 32 * math.ceil(spec.min_input_size / 32))
-    shape = (side, side, spec.default_input_shape[-1])
-    kwargs = {"input_shape": shape}
-    if spec.task == "classification":
-        kwargs["include_top"] = False
-    model = spec.builder(**kwargs)
-    for stride, layer_name in spec.feature_taps.items():
-        size = model.get_layer(layer_name).output.shape[1]
-        expected = side / stride
-        # valid-padded networks (AlexNet) lose a few border pixels per stage
-        assert math.floor(expected * 0.8) - 1 <= size <= math.ceil(expected), (stride, size)
 
 
 @pytest.mark.parametrize("name", SEGMENTERS)
