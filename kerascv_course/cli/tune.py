@@ -1,9 +1,211 @@
-"""Sub-commands of this group (filled in by its sub-package's issue)."""
+"""``kerascv-course tune``: hyperparameter search with keras-tuner."""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+EPILOG = """\
+examples:
+  kerascv-course tune lenet5 --dataset digits --tuner bayesian --max-trials 12 --epochs 5 \\
+      --output search-lenet
+  kerascv-course tune mobilenet --dataset shapes --space space.json --output search-mobilenet
+  kerascv-course tune resnet20 --show-space          # print the family's search space
+  kerascv-course train lenet5 --dataset digits --hparams search-lenet/best_hparams.json
+
+space file (JSON; YAML with PyYAML): {"learning_rate": {"min": 1e-4, "max": 1e-1, "sampling": "log"},
+  "alpha": {"values": [0.25, 0.5]}, "batch_size": null}   (null: the family table's range)
+
+The same command again continues the search in --output (finished trials are not run again);
+--overwrite starts afresh. Distributed search: start the same command on every machine with
+KERASTUNER_TUNER_ID (chief on one, tuner0, tuner1, ... on the others), KERASTUNER_ORACLE_IP and
+KERASTUNER_ORACLE_PORT (the chief's address); the chief writes the results.
+"""
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Register this group's sub-commands (none yet)."""
+    """Register ``tune``."""
+    p = sub.add_parser(
+        "tune",
+        help="search hyperparameters with keras-tuner and write a search folder",
+        description=(
+            "Search the hyperparameters of MODEL on --dataset (the family's search space, or "
+            "--space) and write trials.csv, best_hparams.json, trials.png, hparams.png and the "
+            "retrained best model (best/) into --output."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("model", help="registered model name (see `kerascv-course list`)")
+    p.add_argument("--dataset", help="dataset name, e.g. digits, shapes, cifar10")
+    p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
+    p.add_argument("--max-trials", type=int, default=10, help="most trials in the search (default 10)")
+    p.add_argument("--epochs", type=int, default=10,
+                   help="epochs per trial (Hyperband: the largest budget) and of the retraining")
+    p.add_argument("--space", default=None, help="JSON (or YAML) file of hyperparameter ranges")
+    p.add_argument("--objective", default=None,
+                   help="metric to optimise (default val_accuracy; val_mean_iou for segmentation)")
+    p.add_argument("--patience", type=int, default=3,
+                   help="early-stopping patience per trial in epochs (0: off; default 3)")
+    p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3)")
+    p.add_argument("--executions-per-trial", type=int, default=1)
+    p.add_argument("--no-retrain", action="store_true", help="do not retrain the best trial")
+    p.add_argument("--show-space", action="store_true", help="print the search space and exit")
+    p.add_argument("--output", default=None, help="search folder (default: a new one under runs/)")
+    p.add_argument("--overwrite", action="store_true", help="start afresh in --output")
+    p.add_argument("--strategy", default="auto", help="auto, mirrored or cpu:N (per trial)")
+    p.add_argument("--batch-size", type=int, default=64, help="global batch size when not searched")
+    p.add_argument("--optimizer", default="adam", help="optimizer when not searched")
+    p.add_argument("--learning-rate", "--lr", type=float, default=1e-3,
+                   help="learning rate when not searched")
+    p.add_argument("--image-size", type=int, default=None, help="resize images to this side")
+    p.add_argument("--augment", default="none", help="augmentation policy when not searched")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None, help="tensorflow-datasets data folder")
+    p.add_argument(
+        "--model-kwargs", type=json.loads, default={},
+        help='JSON dict of fixed builder arguments, e.g. \'{"alpha": 0.5}\'',
+    )
+    p.set_defaults(handler=run_tune)
+
+
+def recipe_from_args(args: argparse.Namespace):
+    """The base :class:`~kerascv_course.training.Recipe` the flags describe."""
+    from kerascv_course.training import Recipe
+
+    return Recipe(
+        model=args.model,
+        dataset=args.dataset or "",
+        model_kwargs=args.model_kwargs,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        augment=args.augment,
+        strategy=args.strategy,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        output=args.output,
+        overwrite=args.overwrite,
+    )
+
+
+def show_space(space) -> str:
+    """The search space as text, one hyperparameter a line."""
+    lines = [f"Search space of {space.model} (table {space.family_table or 'default'}):"]
+    for p in space.params:
+        if p.kind == "choice":
+            rng = "one of " + ", ".join(
+                f"{v}->{dict(p.models)[v]}" if p.models else str(list(v) if isinstance(v, tuple) else v)
+                for v in p.values
+            )
+        elif p.kind == "fixed":
+            rng = f"fixed at {p.default}"
+        else:
+            rng = f"{p.kind} in [{p.min:g}, {p.max:g}]" + (f" step {p.step:g}" if p.step else "")
+            rng += f", {p.sampling}" if p.sampling != "linear" else ""
+        when = f"   (when {p.when[0]} in {list(p.when[1])})" if p.when else ""
+        lines.append(f"  {p.name:<20} {p.target:<8} {rng}{when}")
+    return "\n".join(lines)
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from kerascv_course.tuning import resolve_space
+
+    recipe = recipe_from_args(args)
+    if args.show_space:
+        print(show_space(resolve_space(recipe, args.space)))
+        return 0
+    if not args.dataset:
+        raise ValueError("`--dataset` is required (unless --show-space). Received: dataset=None")
+    from kerascv_course.tuning.search import format_trials_table, tune
+
+    result = tune(
+        recipe,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        space=args.space,
+        objective=args.objective,
+        patience=args.patience,
+        retrain=not args.no_retrain,
+        factor=args.factor,
+        executions_per_trial=args.executions_per_trial,
+        verbose=1 if args.verbose else 0,
+    )
+    replicas = f"{result.replicas} replica{'s' if result.replicas > 1 else ''} per trial"
+    if result.role == "worker":
+        print(f"Worker finished ({replicas}); it ran trial(s) "
+              f"{', '.join(result.new_trials) or 'none'}.")
+        return 0
+    print(f"\nSearch folder: {result.output} ({len(result.trials)} trial(s), "
+          f"{len(result.new_trials)} run now, {replicas})")
+    print(format_trials_table(result.trials, best=result.best_trial))
+    if result.best_hparams is None:
+        print("No trial finished: see the trial folders' trial.json for the errors.")
+        return 1
+    print(f"\nBest trial {result.best_trial}: {result.objective} = {result.best_score:.4f}")
+    print(json.dumps(result.best_hparams, sort_keys=True))
+    for name, path in result.files.items():
+        print(f"  {name:<18} {path}")
+    if result.best_run is not None:
+        m = result.best_run.metrics
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k in ("accuracy", "mean_iou", "loss"))
+        print(f"Retrained best model: {result.best_run.output} (test {shown})")
+    return 0
+
+
+def run_tune_recipe_cli(
+    recipe,
+    space,
+    *,
+    search: dict | None = None,
+    smoke_recipe: dict | None = None,
+    smoke_search: dict | None = None,
+    argv: list[str] | None = None,
+    description: str | None = None,
+) -> int:
+    """The ``main`` of a tuning recipe script: parse ``--smoke``/``--overwrite``, search, print.
+
+    Args:
+        recipe: the base :class:`~kerascv_course.training.Recipe`.
+        space: the search space (a dict of ranges, see :mod:`kerascv_course.tuning.spaces`).
+        search: keyword arguments of :func:`~kerascv_course.tuning.tune` (tuner, max_trials, …).
+        smoke_recipe, smoke_search: the changes ``--smoke`` makes to the recipe and the search.
+        argv: the arguments (default ``sys.argv[1:]``).
+        description: the help text (default: the calling script's docstring).
+
+    Returns:
+        The exit status: 0 on success, 2 for bad input, 1 when no trial finished.
+    """
+    import sys
+
+    if description is None:
+        description = (getattr(sys.modules.get("__main__"), "__doc__", None) or "").strip() or None
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="a tiny search: check that it runs")
+    parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    args = parser.parse_args(argv)
+    search = dict(search or {})
+    if args.smoke:
+        recipe = recipe.replace(**(smoke_recipe or {}))
+        search.update(smoke_search or {})
+    if args.overwrite:
+        recipe = recipe.replace(overwrite=True)
+    from kerascv_course.tuning.search import format_trials_table, tune
+
+    try:
+        result = tune(recipe, space=space, **search)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(format_trials_table(result.trials, best=result.best_trial))
+    if result.best_hparams is None:
+        print("No trial finished: see the trial folders' trial.json for the errors.")
+        return 1
+    print(f"\nBest trial {result.best_trial}: {result.objective} {result.best_score:.4f}, "
+          f"{json.dumps(result.best_hparams, sort_keys=True)}")
+    print(f"Search folder: {result.output} (trials.csv, best_hparams.json, trials.png, "
+          f"hparams.png{', best/' if 'best' in result.files else ''})")
+    return 0
