@@ -129,15 +129,16 @@ def _mobilenet_v1(
         x = depthwise_separable(
             x, int(filters * alpha), stride=stride, depth_multiplier=depth_multiplier, block=block
         )
+    app = {"alpha": alpha}
     if not args.include_top:
-        return finish_model(inputs, pool_features(x, args.pooling), args, model)
+        return finish_model(inputs, pool_features(x, args.pooling), args, model, app)
     # The classifier is a 1x1 convolution on the pooled 1x1 map, as in the reference weights.
     x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avg_pool")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     x = keras.layers.Conv2D(args.classes, 1, padding="same", name="conv_preds")(x)
     x = keras.layers.Reshape((args.classes,), name="reshape_2")(x)
     x = keras.layers.Activation(args.classifier_activation, name="predictions")(x)
-    return finish_model(inputs, x, args, model)
+    return finish_model(inputs, x, args, model, app)
 
 
 def depthwise_separable(
@@ -247,7 +248,7 @@ def _mobilenet_v2(
     x = keras.layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
     x = keras.layers.BatchNormalization(**V2_BN, name="Conv_1_bn")(x)
     x = keras.layers.ReLU(6.0, name="out_relu")(x)
-    return finish_model(inputs, pool_or_classify(x, args), args, model)
+    return finish_model(inputs, pool_or_classify(x, args), args, model, {"alpha": alpha})
 
 
 @register_model(

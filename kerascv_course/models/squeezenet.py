@@ -6,7 +6,8 @@ connected layers (a 1x1 convolution to the classes, then global average pooling)
 (from the authors' repository) starts with a 3x3 stem and pools earlier: 2.4x less computation,
 the same accuracy. Layer names follow the authors' Caffe model (``conv1``, ``fire2_squeeze1x1``,
 ``fire2_expand1x1``, ``fire2_expand3x3`` … ``conv10``, ``pool10``). keras.applications has no
-SqueezeNet; the parameter counts are torchvision's.
+SqueezeNet; the parameter counts are torchvision's. The default input is 227x227, the authors'
+Caffe input, where the maps are Table 1's 111 -> 55 -> 27 -> 13 (pooling rounds up, as in Caffe).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _VARIANTS: dict[str, dict[str, Any]] = {
     ),
 }
 _PARAMS = {"squeezenet1_0": 1_248_424, "squeezenet1_1": 1_235_496}
-_MIN_SIZE = {"squeezenet1_0": 29, "squeezenet1_1": 17}
+_MIN_SIZE = {"squeezenet1_0": 29, "squeezenet1_1": 25}  # final map 1x1
 # The last map at each total stride (SqueezeNet stops at 16: fire9 works at 1/16).
 _TAPS = {
     "squeezenet1_0": {2: "conv1_relu", 4: "fire4_concat", 8: "fire8_concat", 16: "fire9_concat"},
@@ -136,7 +137,7 @@ def _public(variant: str) -> Any:
     @register_model(
         variant, family="squeezenet",
         paper="Iandola, Han, Moskewicz, Ashraf, Dally & Keutzer, 2016", year=2016,
-        arxiv="1602.07360", default_input_shape=(224, 224, 3), min_input_size=_MIN_SIZE[variant],
+        arxiv="1602.07360", default_input_shape=(227, 227, 3), min_input_size=_MIN_SIZE[variant],
         params=_PARAMS[variant], feature_taps=_TAPS[variant], test_input_shape=(64, 64, 3),
     )
     @add_common_doc
@@ -163,7 +164,8 @@ def _public(variant: str) -> Any:
         f"SqueezeNet {version} (Iandola et al., 2016, arXiv:1602.07360): {stem_filters} "
         f"{stem_kernel}x{stem_kernel}/2 stem, eight fire modules, a 1x1-convolution classifier "
         f"with global average pooling; {_PARAMS[variant]:,} parameters at 1000 classes (no fully "
-        f"connected layer: the count does not depend on the input size).\n\n    Args:\n"
+        f"connected layer: the count does not depend on the input size). Default input 227x227 (the "
+        f"authors' Caffe model).\n\n    Args:\n"
         f"        dropout: dropout rate before the classifier convolution (0.5 in the paper).\n"
         + (builder.__doc__ or "")
     )

@@ -18,6 +18,7 @@ import keras
 from kerascv_course.models.common import (
     add_common_doc,
     check_args,
+    check_range,
     finish_model,
     model_input,
     pool_or_classify,
@@ -90,6 +91,7 @@ def middle_block(x: Any, filters: int, *, block: int) -> Any:
 
 def _xception(
     *,
+    dropout: float,
     include_top: bool,
     weights: Any,
     input_shape: Any,
@@ -99,6 +101,7 @@ def _xception(
     name: str | None,
 ) -> keras.Model:
     model = "xception"
+    check_range(model, "dropout", dropout, low=0.0, high=1.0)
     args = check_args(
         model, input_shape=input_shape, include_top=include_top, classes=classes,
         pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
@@ -119,7 +122,7 @@ def _xception(
     for i, top_filters in enumerate(TOP_FILTERS, start=1):
         x = _sepconv_bn(x, top_filters, name=f"block14_sepconv{i}", relu_first=False)
         x = keras.layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
-    return finish_model(inputs, pool_or_classify(x, args), args, model)
+    return finish_model(inputs, pool_or_classify(x, args, dropout=dropout), args, model)
 
 
 @register_model(
@@ -130,6 +133,7 @@ def _xception(
 @add_common_doc
 def build_xception(
     *,
+    dropout: float = 0.0,
     include_top: bool = True,
     weights: Any = None,
     input_shape: Any = None,
@@ -142,9 +146,14 @@ def build_xception(
 
     22,910,480 parameters at 299x299 and 1000 classes (20,861,480 without the top); inputs from
     71x71 up (the stem's two 'valid' 3x3 convolutions and four 3x3/2 poolings).
+
+    Args:
+        dropout: dropout rate before the classifier. The paper trained its ImageNet model with
+            0.5; the default 0 gives keras.applications' graph exactly (a ``top_dropout`` layer
+            holds no weights, so weight files load either way).
     """
     return _xception(
-        include_top=include_top, weights=weights,
+        dropout=dropout, include_top=include_top, weights=weights,
         input_shape=input_shape, pooling=pooling, classes=classes,
         classifier_activation=classifier_activation, name=name,
     )
