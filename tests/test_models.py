@@ -230,3 +230,23 @@ def test_imagenet_weights_offline_give_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(file_utils, "get_file", no_network)
     with pytest.raises(RuntimeError, match="~/.keras/models"):
         kerascv_course.build_vgg16(weights="imagenet", include_top=False, input_shape=(32, 32, 3))
+
+
+def test_imagenet_fetch_asks_keras_applications_for_the_same_variant(monkeypatch):
+    """`weights="imagenet"` builds keras.applications' model with the same alpha and input, so
+    the file it fetches is the one for this width and resolution."""
+    import kerascv_course.models.common as common
+
+    calls = {}
+
+    def fake_mobilenet(**kwargs):
+        calls.update(kwargs)
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.applications, "MobileNet", fake_mobilenet)
+    with pytest.raises(RuntimeError, match="could not fetch"):
+        common.get_spec("mobilenet").builder(
+            alpha=0.5, weights="imagenet", input_shape=(160, 160, 3)
+        )
+    assert calls == {"weights": "imagenet", "include_top": True, "input_shape": (160, 160, 3),
+                     "alpha": 0.5}

@@ -301,11 +301,21 @@ def model_input(args: CommonArgs, name: str = "input_layer") -> Any:
     return keras.Input(shape=args.input_shape, name=name)
 
 
-def finish_model(inputs: Any, outputs: Any, args: CommonArgs, model: str) -> keras.Model:
-    """Wrap the graph in a ``keras.Model`` named ``args.name`` and load ``args.weights``."""
+def finish_model(
+    inputs: Any,
+    outputs: Any,
+    args: CommonArgs,
+    model: str,
+    app_kwargs: dict[str, Any] | None = None,
+) -> keras.Model:
+    """Wrap the graph in a ``keras.Model`` named ``args.name`` and load ``args.weights``.
+
+    ``app_kwargs`` are the keras.applications constructor's architecture arguments (e.g.
+    ``{"alpha": 0.5}`` for MobileNet) that select which ImageNet file ``"imagenet"`` fetches.
+    """
     net = keras.Model(inputs, outputs, name=args.name)
     if args.weights == "imagenet":
-        load_imagenet_weights(net, model, include_top=args.include_top)
+        load_imagenet_weights(net, model, include_top=args.include_top, app_kwargs=app_kwargs)
     elif args.weights is not None:
         load_weight_file(net, args.weights, model=model)
     return net
@@ -332,7 +342,9 @@ def load_weight_file(net: keras.Model, path: str, *, model: str, **kwargs: Any) 
         ) from err
 
 
-def load_imagenet_weights(net: keras.Model, model: str, *, include_top: bool) -> None:
+def load_imagenet_weights(
+    net: keras.Model, model: str, *, include_top: bool, app_kwargs: dict[str, Any] | None = None
+) -> None:
     """Fetch keras.applications' published ImageNet weights for ``model`` and load them.
 
     Uses keras.applications' own download path and cache (``~/.keras/models``), so a file already
@@ -344,7 +356,8 @@ def load_imagenet_weights(net: keras.Model, model: str, *, include_top: bool) ->
         reference = ctor(
             weights="imagenet",
             include_top=include_top,
-            input_shape=net.input_shape[1:] if not include_top else None,
+            input_shape=tuple(net.input_shape[1:]),
+            **(app_kwargs or {}),
         )
     except Exception as err:  # keras.utils.get_file raises a bare Exception when offline
         raise RuntimeError(

@@ -29,8 +29,12 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     suffix = suffix if suffix is not None else "".join(_suffixes(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp
+        if os.path.exists(tmp):  # mkstemp makes 0600 files; give the usual permissions
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
