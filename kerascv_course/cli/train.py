@@ -1,70 +1,145 @@
-"""``kerascv-course train``."""
+"""``kerascv-course train`` and ``kerascv-course evaluate``."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+
+TRAIN_EPILOG = """\
+examples:
+  kerascv-course train lenet5 --dataset digits --epochs 30
+  kerascv-course train resnet20 --dataset cifar10 --optimizer sgd --lr 0.1 --momentum 0.9 \\
+      --weight-decay 1e-4 --schedule step --schedule-kwargs '{"milestones": [82, 123]}' \\
+      --augment cifar --batch-size 128 --epochs 164
+  kerascv-course train mobilenet --dataset shapes --strategy cpu:2 --mixed-precision mixed_bfloat16
+  kerascv-course train lenet5 --dataset digits --hparams search/best_hparams.json
+
+Run the same command again after an interruption: training resumes from the last finished
+epoch (--no-resume starts over). --hparams takes a flat JSON object of recipe fields and builder
+arguments ({"learning_rate": 0.01, "optimizer": "sgd", "dropout": 0.3}; keys starting with "_"
+are ignored); explicit flags win over it. Multi-worker: the same command on every machine with
+--strategy multiworker and each machine's TF_CONFIG; only the chief writes --output.
+"""
+
+EVALUATE_EPILOG = """\
+examples:
+  kerascv-course evaluate runs/lenet5-digits
+  kerascv-course evaluate runs/alexnet-imagenet2012 --tta 10crop
+  kerascv-course evaluate runs/a --ensemble runs/b runs/c --tta center
+  kerascv-course evaluate model.keras --dataset digits --split test --output eval.json
+"""
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Register ``train``."""
+    """Register ``train`` and ``evaluate``."""
+    from kerascv_course.training.runner import add_recipe_arguments
+
     p = sub.add_parser(
         "train",
         help="train a model on a dataset and write a run folder",
         description=(
-            "Train MODEL on --dataset and write model.keras, history.csv, history.png, "
-            "metrics.json and recipe.json into --output."
+            "Train MODEL on --dataset and write model.keras, best.keras, history.csv, history.png, "
+            "metrics.json and recipe.json (and TensorBoard logs) into --output."
         ),
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
-    p.add_argument("--dataset", required=True, help="dataset name, e.g. digits, cifar10, folder:PATH")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64, help="global batch size")
-    p.add_argument("--optimizer", default="adam", help="sgd, adam, adamw or rmsprop")
-    p.add_argument("--learning-rate", "--lr", type=float, default=1e-3)
-    p.add_argument("--image-size", type=int, default=None, help="resize images to this side")
-    p.add_argument("--strategy", default="auto", help="auto, mirrored, multiworker or cpu:N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None, help="tensorflow-datasets data folder")
-    p.add_argument("--output", default=None, help="run folder (default: a new folder under runs/)")
-    p.add_argument("--overwrite", action="store_true", help="replace a finished run in --output")
-    p.add_argument(
-        "--model-kwargs", type=json.loads, default={},
-        help='JSON dict of builder arguments, e.g. \'{"variant": "modern"}\'',
-    )
+    add_recipe_arguments(p, dataset_required=True)
     p.set_defaults(handler=run_train)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="top-1/top-5 error, per-class accuracy and confusion matrix of saved models",
+        description=(
+            "Evaluate a saved model (a .keras file or a run folder) on a dataset split, with "
+            "optional test-time augmentation and ensembling; write the metrics as JSON and the "
+            "confusion matrix as a PNG."
+        ),
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("model", help="a run folder (holding model.keras and recipe.json) or a .keras file")
+    e.add_argument("--dataset", default=None, help="dataset name (default: the run's recipe.json)")
+    e.add_argument("--split", default=None, help="split to evaluate (default: the run's test split)")
+    e.add_argument("--tta", default="none", help="test-time augmentation: none, center, 10crop or multiscale")
+    e.add_argument("--ensemble", nargs="+", default=[], metavar="RUN",
+                   help="more run folders or .keras files: their softmax outputs are averaged")
+    e.add_argument("--resize", type=int, default=None,
+                   help="shorter side before center/10crop crops (default: input / 0.875)")
+    e.add_argument("--scales", type=int, nargs="+", default=None,
+                   help="shorter sides of multiscale (default: 256 288 320 352 scaled to the input)")
+    e.add_argument("--image-size", type=int, default=None,
+                   help="square size to load images of varying size at (default: the run's)")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--data-dir", default=None, help="tensorflow-datasets data folder")
+    e.add_argument("--max-examples", type=int, default=None, help="evaluate the first N examples only")
+    e.add_argument("--output", default=None,
+                   help="JSON file to write (default: evaluation[-TTA][-ensemble].json beside the model)")
+    e.set_defaults(handler=run_evaluate)
 
 
 def recipe_from_args(args: argparse.Namespace):
-    """The :class:`~kerascv_course.training.Recipe` that the flags describe."""
-    from kerascv_course.training import Recipe
+    """The :class:`~kerascv_course.training.Recipe` that the flags (and ``--hparams``) describe."""
+    from kerascv_course.training.recipe import Recipe
+    from kerascv_course.training.runner import recipe_from_args as resolve
 
-    return Recipe(
-        model=args.model,
-        dataset=args.dataset,
-        model_kwargs=args.model_kwargs,
-        image_size=args.image_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        strategy=args.strategy,
-        seed=args.seed,
-        data_dir=args.data_dir,
-        output=args.output,
-        overwrite=args.overwrite,
-    )
+    return resolve(Recipe(model=args.model, dataset=args.dataset), args)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from kerascv_course.training import train
+    from kerascv_course.training.runner import run_recipe
 
-    result = train(recipe_from_args(args))
-    m = result.metrics
-    print(f"\nRun folder: {result.output}")
-    print(
-        f"Test top-1 error: {m['top1_error']:.2%} (accuracy {m['accuracy']:.2%}), "
-        f"top-5 error: {m['top5_error']:.2%}, loss {m['loss']:.4f}, "
-        f"trained in {result.seconds:.0f} s"
+    return run_recipe(recipe_from_args(args), progress=args.progress)
+
+
+def default_evaluation_path(model: str, tta: str, ensemble: bool) -> str:
+    """``evaluation[-<tta>][-ensemble].json`` in the run folder (or beside the ``.keras`` file)."""
+    folder = model if os.path.isdir(model) else os.path.dirname(os.path.abspath(model))
+    name = "evaluation" + ("" if tta == "none" else f"-{tta}") + ("-ensemble" if ensemble else "") + ".json"
+    return os.path.join(folder, name)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from kerascv_course.evaluation.classification import check_tta, evaluate_classifier
+    from kerascv_course.utils.files import write_json
+    from kerascv_course.viz.confusion import plot_confusion_matrix
+
+    check_tta(args.tta)
+    for name in ("batch_size", "max_examples", "image_size", "resize"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"`--{name.replace('_', '-')}` must be a positive integer. Received: {name}={value}")
+    paths = [args.model, *args.ensemble]
+    for path in paths:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No model or run folder at {path!r}. Received: model={path!r}")
+    output = args.output or default_evaluation_path(args.model, args.tta, bool(args.ensemble))
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"The folder of --output does not exist. Received: output={output!r}")
+    report = evaluate_classifier(
+        paths, dataset=args.dataset, split=args.split, tta=args.tta, data_dir=args.data_dir,
+        image_size=args.image_size, batch_size=args.batch_size, resize=args.resize,
+        scales=args.scales, max_examples=args.max_examples,
     )
+    png = os.path.splitext(output)[0] + "-confusion.png"
+    what = "ensemble of " + str(len(paths)) if len(paths) > 1 else os.path.basename(os.path.normpath(args.model))
+    plot_confusion_matrix(
+        report["confusion_matrix"], png, class_names=report["class_names"],
+        title=f"{what} on {report['dataset']} {report['split']} (tta {args.tta}): "
+              f"top-1 error {report['top1_error']:.2%}",
+    )
+    report["confusion_png"] = png
+    write_json(output, report)
+    print(
+        f"{report['dataset']} {report['split']} ({report['num_examples']} images, tta {args.tta}, "
+        f"{report['views_per_image']} view(s) per image, {len(paths)} model(s)): "
+        f"top-1 error {report['top1_error']:.2%}, top-5 error {report['top5_error']:.2%}, "
+        f"loss {report['loss']:.4f}"
+    )
+    worst = sorted((v, k) for k, v in report["per_class_accuracy"].items() if v is not None)[:3]
+    if worst:
+        print("Lowest per-class accuracy: " + ", ".join(f"{k} {v:.1%}" for v, k in worst))
+    print(f"Wrote {output} and {png}")
     return 0

@@ -221,6 +221,7 @@ def load_digits(
         mean=(mean,),
         std=(std,),
         description="scikit-learn's handwritten digits (UCI ML repository), 8x8 shown at 32x32",
+        extra=dict(storage="memory"),
     )
     ds = tf.data.Dataset.from_tensor_slices((big[idx], labels[idx]))
     return ds, info

@@ -1,11 +1,25 @@
-"""The input pipeline: cache, shuffle, decode/resize, augment, normalise, batch, prefetch.
+"""The input pipeline: resize, cache, shuffle, augment, normalise, batch, prefetch.
 
 :func:`make_pipeline` turns a dataset of ``(uint8 image, label)`` pairs from
-:func:`~kerascv_course.data.load_dataset` into batches a model trains on.
+:func:`~kerascv_course.data.load_dataset` into batches a model trains on::
+
+    decode/convert/resize (uint8) -> cache -> shuffle -> batch -> augment -> normalise -> prefetch
+
+Augmentation runs on whole batches when the policy allows it (every transform of
+:mod:`kerascv_course.data.augment` does) and the images have one fixed, small size (up to 64x64,
+where it is measured faster); otherwise per image before batching. Each image (or batch) gets its own stateless seed from a seeded
+``tf.data.Dataset.random`` stream, so a run is reproducible from ``seed`` alone.
+
+Distribution: the pipeline always yields *global* batches. Keras ``fit`` under a
+``tf.distribute`` strategy splits each one over the replicas itself; a custom ``strategy.run``
+loop can ask for ``distribute=True`` to get the ``DistributedDataset``. The auto-shard policy
+(used across workers) is ``DATA`` for in-memory datasets and ``FILE`` for datasets read from
+record files (tensorflow-datasets), from ``info.extra["storage"]``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -16,6 +30,16 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 # An augmentation: (float image in [0, 1], label or mask, stateless seed of shape (2,)) -> same.
 Augment = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tensor]"]
+
+# Augment whole batches up to this many pixels per image (64x64): measured faster there, while
+# bigger images are faster per image (the batch no longer fits in cache; tools/bench_pipeline.py).
+VECTORIZE_MAX_PIXELS = 64 * 64
+
+_SHARD_POLICIES = {
+    "memory": tf.data.experimental.AutoShardPolicy.DATA,
+    "files": tf.data.experimental.AutoShardPolicy.DATA,  # one image per file: shard the examples
+    "records": tf.data.experimental.AutoShardPolicy.FILE,
+}
 
 
 def to_float(image: tf.Tensor) -> tf.Tensor:
@@ -40,7 +64,7 @@ def match_channels(image: tf.Tensor, channels: int | None) -> tf.Tensor:
     )
 
 
-def normalize(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
+def normalize_image(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
     """``(image - mean) / std`` with the dataset's per-channel statistics (no-op without them)."""
     if info.mean is None or info.std is None:
         return image
@@ -50,6 +74,23 @@ def normalize(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
         mean = tf.reduce_mean(mean) * tf.ones([image.shape[-1]])
         std = tf.reduce_mean(std) * tf.ones([image.shape[-1]])
     return (image - mean) / std
+
+
+normalize = normalize_image  # the name this function had first
+
+
+def shard_policy(info: DatasetInfo) -> tf.data.experimental.AutoShardPolicy:
+    """``DATA`` for in-memory and folder datasets, ``FILE`` for record files (tfds)."""
+    storage = (info.extra or {}).get("storage", "memory")
+    return _SHARD_POLICIES.get(storage, tf.data.experimental.AutoShardPolicy.AUTO)
+
+
+def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    from kerascv_course.data.augment import as_size
+
+    return as_size(tuple(image_size) if not isinstance(image_size, int) else image_size, "image_size")
 
 
 def make_pipeline(
@@ -66,53 +107,146 @@ def make_pipeline(
     cache: bool | str = True,
     deterministic: bool | None = None,
     drop_remainder: bool = False,
+    normalize: bool = True,
+    vectorize: bool | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    distribute: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``(float32 normalised image, label)`` ready for ``model.fit``.
 
     Args:
         ds: dataset of ``(image, label)`` pairs, images uint8 ``(H, W, C)``.
-        info: its :class:`DatasetInfo` (mean/std for normalisation).
+        info: its :class:`DatasetInfo` (mean/std for normalisation, storage for sharding).
         training: shuffle and augment when true.
-        batch_size: the global batch size.
-        image_size: resize every image to this size (``int`` for square), or keep it.
+        batch_size: the global batch size (all replicas together).
+        image_size: resize every image to this size (``int`` for square), or keep it. A policy
+            that crops to size itself (``augment.output_size``) gets the stored images in
+            training and must produce this size.
         channels: convert images to this channel count (grayscale <-> RGB).
-        augment: ``(image, label, seed) -> (image, label)`` applied when training.
+        augment: ``(image, label, seed) -> (image, label)`` applied when training, e.g. from
+            :func:`~kerascv_course.data.augment.get_policy`.
         seed: seed of shuffling and augmentation.
         shuffle_buffer: shuffle buffer size (training only).
-        cache: ``True`` caches decoded examples in memory, a path caches to that file,
+        cache: ``True`` caches the resized uint8 examples in memory, a path caches to that file,
             ``False`` does not cache.
-        deterministic: passed to ``map`` (``None``: tf.data's default).
+        deterministic: element order of parallel ops (``None``: tf.data's default, ordered).
         drop_remainder: drop the last incomplete batch.
+        normalize: subtract the dataset mean and divide by its std.
+        vectorize: augment whole batches (``None``: when the policy supports it and the images
+            have one fixed size of at most :data:`VECTORIZE_MAX_PIXELS` pixels).
+        strategy: the ``tf.distribute`` strategy the model trains under; sets the auto-shard
+            policy (``DATA`` in memory, ``FILE`` for record files).
+        distribute: with ``strategy``, return ``strategy.experimental_distribute_dataset(...)``
+            for a custom training loop (Keras ``fit`` distributes a plain dataset itself).
 
     Returns:
-        The batched, prefetched dataset.
+        The batched, prefetched dataset (or the distributed dataset).
+
+    Raises:
+        ValueError: for a bad batch size, shuffle buffer or image size, images that vary in size
+            without ``image_size``, or a policy whose output size differs from ``image_size``.
+
+    Example:
+        >>> ds, info = load_dataset("shapes", "train")
+        >>> train = make_pipeline(ds, info, training=True, batch_size=128,
+        ...                       augment=get_policy("cifar", info=info))
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
-    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
+        raise ValueError(f"`shuffle_buffer` must be a positive integer. Received: shuffle_buffer={shuffle_buffer!r}")
+    if isinstance(cache, str) and cache:
+        folder = os.path.dirname(os.path.abspath(cache))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"The folder of the cache file does not exist. Received: cache={cache!r}")
+    if distribute and strategy is None:
+        raise ValueError("`distribute=True` needs a `strategy`. Received: strategy=None")
+    size = _size(image_size)
+    augment = augment if training else None
+    policy_size = getattr(augment, "output_size", None)
+    if policy_size is not None and size is not None and tuple(policy_size) != size:
+        raise ValueError(
+            f"The augmentation policy outputs {tuple(policy_size)} images but the pipeline's "
+            f"`image_size` is {size}: build the policy with the same image_size. "
+            f"Received: image_size={image_size!r}"
+        )
+    resize_first = size is not None and policy_size is None
+
+    segmentation = info.task == "segmentation"
 
     def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = match_channels(to_float(image), channels)
-        if size is not None:
-            image = tf.image.resize(image, size)
+        image = match_channels(image, channels)
+        if resize_first and tuple(image.shape[-3:-1]) != size:
+            image = tf.image.resize(to_float(image), size)
+            image = tf.image.convert_image_dtype(image, tf.uint8, saturate=True)
+            if segmentation and label.shape.rank in (2, 3):  # masks follow their images
+                mask = label[..., None] if label.shape.rank == 2 else label
+                mask = tf.cast(tf.image.resize(mask, size, method="nearest"), label.dtype)
+                label = mask[..., 0] if label.shape.rank == 2 else mask
         return image, label
 
     ds = ds.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    stored = ds.element_spec[0].shape
+    fixed = stored.rank == 3 and stored[:2].is_fully_defined()
+    if not fixed and policy_size is None:
+        raise ValueError(
+            f"The images of {info.name!r} vary in size ({stored}); pass `image_size` so they can "
+            f"be batched. Received: image_size={image_size!r}"
+        )
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        if augment is not None:
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-            ds = tf.data.Dataset.zip((ds, seeds)).map(
-                lambda pair, s: augment(pair[0], pair[1], s),
-                num_parallel_calls=AUTOTUNE,
-                deterministic=deterministic,
-            )
-    ds = ds.map(
-        lambda image, label: (normalize(image, info), label),
-        num_parallel_calls=AUTOTUNE,
-        deterministic=deterministic,
+    small = fixed and stored[0] * stored[1] <= VECTORIZE_MAX_PIXELS
+    on_batches = augment is not None and (
+        vectorize if vectorize is not None else (getattr(augment, "batched", False) and small)
     )
+    if augment is not None and not on_batches:
+        ds = _zip_seeds(ds, seed).map(
+            lambda pair, s: augment(to_float(pair[0]), pair[1], s),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=deterministic,
+        )
+
+    def finish(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if normalize and image.dtype == tf.uint8 and info.mean is not None and info.std is not None:
+            return _scale_uint8(image, info), label  # one fused pass instead of four
+        image = to_float(image)
+        return (normalize_image(image, info) if normalize else image), label
+
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.prefetch(AUTOTUNE)
+    if on_batches:  # augment and normalise each batch in one function
+        ds = _zip_seeds(ds, seed).map(
+            lambda pair, s: finish(*augment(to_float(pair[0]), pair[1], s)),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=deterministic,
+        )
+    else:
+        ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = shard_policy(info)
+    if deterministic is not None:
+        options.deterministic = deterministic
+    ds = ds.with_options(options).prefetch(AUTOTUNE)
+    if distribute:
+        return strategy.experimental_distribute_dataset(ds)
+    return ds
+
+
+def _scale_uint8(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
+    """``(image / 255 - mean) / std`` as ``image * a + b`` on the uint8 values."""
+    channels = image.shape[-1]
+    mean = [float(v) for v in info.mean]
+    std = [float(v) for v in info.std]
+    if len(mean) != channels:  # statistics of grey data applied to converted RGB
+        mean = [sum(mean) / len(mean)] * channels
+        std = [sum(std) / len(std)] * channels
+    scale = tf.constant([1.0 / (255.0 * s) for s in std], tf.float32)
+    offset = tf.constant([-m / s for m, s in zip(mean, std)], tf.float32)
+    return tf.cast(image, tf.float32) * scale + offset
+
+
+def _zip_seeds(ds: tf.data.Dataset, seed: int) -> tf.data.Dataset:
+    """Pair every element with its own stateless seed (shape ``(2,)``), new each epoch."""
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip((ds, seeds))

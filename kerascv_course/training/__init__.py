@@ -1,9 +1,38 @@
-"""Training: strategies, the trainer, schedules, callbacks and the :class:`Recipe`."""
+"""Training: strategies, the trainer, schedules, callbacks, the :class:`Recipe` and its runner.
+
+Importing this package is light: TensorFlow loads on first use of a name that needs it
+(``train``, ``get_strategy``, …), so the command line's ``--help`` stays instant.
+
+Example:
+    >>> from kerascv_course.training import Recipe, train
+    >>> result = train(Recipe(model="lenet5", dataset="digits", epochs=30))
+"""
 
 from __future__ import annotations
 
-from kerascv_course.training.recipe import Recipe
-from kerascv_course.training.strategy import get_strategy
-from kerascv_course.training.trainer import RunResult, train
+import importlib
+from typing import Any
 
-__all__ = ["Recipe", "RunResult", "get_strategy", "train"]
+_NAMES = {
+    "Recipe": "recipe",
+    "apply_hparams": "recipe",
+    "load_hparams": "recipe",
+    "RunResult": "trainer",
+    "train": "trainer",
+    "get_strategy": "strategy",
+    "make_schedule": "schedules",
+    "run_recipe_cli": "runner",
+    "smoke_recipe": "runner",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"kerascv_course.training.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'kerascv_course.training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_NAMES])

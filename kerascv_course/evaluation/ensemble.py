@@ -1,0 +1,67 @@
+"""Ensembles: average the softmax outputs of several models (Krizhevsky et al. 2012, Sec. 6).
+
+AlexNet's best result averaged the predictions of five (then seven) networks; VGG, GoogLeNet and
+ResNet reported ensembles the same way. :func:`average_probabilities` is that average;
+:func:`ensemble_predict` runs several models on the same images and averages them.
+
+Example:
+    >>> probs = ensemble_predict([model_a, model_b], images)   # (N, classes)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def average_probabilities(
+    probabilities: Sequence[Any], weights: Sequence[float] | None = None
+) -> np.ndarray:
+    """The (weighted) mean of several ``(N, classes)`` probability arrays.
+
+    Args:
+        probabilities: one array per model, all of the same shape.
+        weights: one non-negative weight per model (``None``: equal weights).
+
+    Returns:
+        The ``(N, classes)`` average, a probability distribution per row.
+
+    Raises:
+        ValueError: for no arrays, arrays of different shapes, or bad weights.
+    """
+    if len(probabilities) == 0:
+        raise ValueError("`probabilities` must hold at least one array. Received: probabilities=[]")
+    arrays = [np.asarray(p, dtype=np.float64) for p in probabilities]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"Every model's probabilities must have the same shape (the same examples and "
+            f"classes). Received shapes: {sorted(shapes)}"
+        )
+    if weights is None:
+        weights = [1.0] * len(arrays)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(arrays),) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(
+            f"`weights` must be {len(arrays)} non-negative numbers with a positive sum. "
+            f"Received: weights={list(weights)}"
+        )
+    return np.tensordot(w / w.sum(), np.stack(arrays), axes=1)
+
+
+def ensemble_predict(models: Sequence[Any], images: Any, *, batch_size: int = 64) -> np.ndarray:
+    """The average of ``model.predict(images)`` over ``models`` (all fed the same images).
+
+    Args:
+        models: Keras models with the same classes and input size.
+        images: an array ``(N, H, W, C)`` already preprocessed for the models.
+        batch_size: prediction batch size.
+
+    Returns:
+        The ``(N, classes)`` averaged probabilities.
+    """
+    if len(models) == 0:
+        raise ValueError("`models` must hold at least one model. Received: models=[]")
+    return average_probabilities([m.predict(images, batch_size=batch_size, verbose=0) for m in models])

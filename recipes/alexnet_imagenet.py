@@ -1,0 +1,37 @@
+"""AlexNet on ImageNet (Krizhevsky, Sutskever & Hinton, 2012, NeurIPS).
+
+Paper (Sec. 4-5): SGD, batch 128, momentum 0.9, weight decay 0.0005, learning rate 0.01 divided by
+10 when the validation error stopped improving (three times in all, about 90 epochs), dropout 0.5
+in the first two fully connected layers; random 224x224 patches (227 in this model) of 256x256
+images, horizontal reflections and PCA colour noise; test: 10 patches averaged. Published: top-1
+error 40.7 %, top-5 error 18.2 % (one network, ILSVRC-2012 validation).
+
+    python recipes/alexnet_imagenet.py --data-dir ~/tensorflow_datasets   # ImageNet, by hand
+    kerascv-course evaluate runs/alexnet-imagenet2012 --tta 10crop       # the paper's test
+    python recipes/alexnet_imagenet.py --smoke
+"""
+
+from kerascv_course.training import Recipe, run_recipe_cli
+
+RECIPE = Recipe(
+    model="alexnet",
+    dataset="imagenet2012",
+    model_kwargs={"dropout": 0.5},
+    image_size=227,
+    epochs=90,
+    batch_size=128,
+    base_batch_size=128,
+    optimizer="sgd",
+    learning_rate=0.01,
+    momentum=0.9,
+    weight_decay=5e-4,
+    weight_decay_mode="l2",
+    schedule="plateau",
+    schedule_kwargs={"monitor": "val_accuracy", "factor": 0.1, "patience": 5, "max_reductions": 3},
+    augment="alexnet",
+    published={"top1_error": 0.407, "top5_error": 0.182},
+    notes="Plateau patience (5 epochs) is ours: the paper reduced the rate by hand.",
+)
+
+if __name__ == "__main__":
+    raise SystemExit(run_recipe_cli(RECIPE))

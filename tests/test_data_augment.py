@@ -1,0 +1,234 @@
+"""Augmentations: shapes, dtypes, ranges, seeds, exact references, policies and bad input."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerascv_course.data import augment as A
+from kerascv_course.data.datasets import DatasetInfo
+
+SEED = tf.constant([11, 22], tf.int64)
+OTHER = tf.constant([33, 44], tf.int64)
+
+TRANSFORMS = {
+    "random_flip": A.random_flip,
+    "random_crop": functools.partial(A.random_crop, size=(20, 24)),
+    "pad_and_crop": A.pad_and_crop,
+    "pad_and_crop_reflect": functools.partial(A.pad_and_crop, mode="reflect"),
+    "random_resized_crop": functools.partial(A.random_resized_crop, size=16),
+    "random_resized_crop_random_method": functools.partial(A.random_resized_crop, size=16, interpolation="random"),
+    "scale_jitter": functools.partial(A.scale_jitter, size=24, scale_range=(24, 48)),
+    "random_affine": functools.partial(
+        A.random_affine, rotation=15, scale=(0.9, 1.1), squeeze=0.1, shear=10, translate=0.1
+    ),
+    "elastic_distort": A.elastic_distort,
+    "cutout": functools.partial(A.cutout, size=8),
+    "random_brightness": A.random_brightness,
+    "random_contrast": A.random_contrast,
+    "random_saturation": A.random_saturation,
+    "color_jitter": A.color_jitter,
+    "pca_lighting": A.PCALighting(**A.IMAGENET_PCA),
+}
+OUT_SIZE = {"random_crop": (20, 24), "random_resized_crop": (16, 16), "random_resized_crop_random_method": (16, 16), "scale_jitter": (24, 24)}
+
+
+def _images(n=6, h=28, w=32, c=3, seed=(1, 2)):
+    return tf.random.stateless_uniform([n, h, w, c], seed)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_transform_contract(name):
+    fn = TRANSFORMS[name]
+    batch = _images()
+    h, w = OUT_SIZE.get(name, (28, 32))
+    a, b, c = fn(batch, SEED), fn(batch, SEED), fn(batch, OTHER)
+    assert a.shape == (6, h, w, 3) and a.dtype == tf.float32
+    assert float(tf.reduce_min(a)) >= 0.0 and float(tf.reduce_max(a)) <= 1.0
+    assert np.array_equal(a.numpy(), b.numpy())  # same seed, same result
+    assert not np.array_equal(a.numpy(), c.numpy())  # another seed, another result
+    single = fn(batch[0], SEED)  # one image works too
+    assert single.shape == (h, w, 3)
+    graph = tf.function(fn)(batch, SEED)  # graph mode gives the same as eager
+    assert np.allclose(graph.numpy(), a.numpy(), atol=1e-5)
+    # each image of a batch draws its own values: copies of one image come out different
+    copies = fn(tf.repeat(batch[:1], 6, axis=0), SEED).numpy()
+    assert any(not np.array_equal(copies[0], copies[i]) for i in range(1, 6))
+
+
+def test_random_crop_and_pad_and_crop_are_exact_slices():
+    x = np.arange(3 * 10 * 12 * 2, dtype=np.float32).reshape(3, 10, 12, 2) / 1000
+    out = A.random_crop(tf.constant(x), SEED, size=(4, 5)).numpy()
+    for i in range(3):
+        hits = [(y, z) for y in range(7) for z in range(8) if np.array_equal(x[i, y : y + 4, z : z + 5], out[i])]
+        assert len(hits) == 1
+    padded = np.pad(x, [(0, 0), (4, 4), (4, 4), (0, 0)])
+    out = A.pad_and_crop(tf.constant(x), OTHER, padding=4).numpy()
+    for i in range(3):
+        assert any(np.array_equal(padded[i, y : y + 10, z : z + 12], out[i]) for y in range(9) for z in range(9))
+    offsets = {tuple(np.argwhere(np.isclose(A.pad_and_crop(tf.constant(x), tf.constant([s, 0]), padding=4).numpy()[0], x[0, 0, 0]))[0][:2]) for s in range(12)}
+    assert len(offsets) > 3  # the crop moves with the seed
+
+
+def test_flip_probabilities():
+    x = _images(4)
+    assert np.array_equal(A.random_flip(x, SEED, p=1.0).numpy(), x.numpy()[:, :, ::-1])
+    assert np.array_equal(A.random_flip(x, SEED, p=0.0).numpy(), x.numpy())
+    flips = A.random_flip(_images(200, 4, 4, 1), SEED).numpy()
+    changed = np.mean([not np.array_equal(f, o) for f, o in zip(flips, _images(200, 4, 4, 1).numpy())])
+    assert 0.35 < changed < 0.65
+
+
+def test_scale_jitter_matches_resize_then_crop():
+    x = _images(2, 20, 30)
+    # S equal to the shorter side and a full-size crop: the image itself
+    assert np.allclose(A.scale_jitter(x, SEED, size=(20, 30), scale_range=(20, 20)), x, atol=1e-5)
+    # S = 40 and a 40x60 crop: tf.image.resize by 2
+    ref = tf.image.resize(x, (40, 60))
+    assert np.allclose(A.scale_jitter(x, SEED, size=(40, 60), scale_range=(40, 40)), ref, atol=1e-5)
+
+
+def test_random_resized_crop_of_whole_image_is_a_resize():
+    x = _images(2, 24, 24)
+    out = A.random_resized_crop(x, SEED, size=12, scale=(1.0, 1.0), ratio=(1.0, 1.0))
+    assert np.allclose(out, tf.image.resize(x, (12, 12)), atol=1e-5)
+
+
+def test_affine_reference_cases():
+    x = _images(1, 9, 9, 1)
+    same = A.random_affine(x, SEED)  # all ranges zero: identity
+    assert np.array_equal(same.numpy(), x.numpy())
+    turn = A.affine_transform(x, A.affine_matrices(1, 9, 9, angle=math.pi / 2), interpolation="nearest")
+    assert np.allclose(turn.numpy()[0, ..., 0], np.rot90(x.numpy()[0, ..., 0], -1))
+    shift = A.affine_transform(x, A.affine_matrices(1, 9, 9, shift_x=2.0, shift_y=-1.0))
+    ref = np.zeros_like(x.numpy())
+    ref[0, :8, 2:] = x.numpy()[0, 1:, :7]
+    assert np.allclose(shift.numpy(), ref, atol=1e-6)
+    zoom = A.affine_transform(x, A.affine_matrices(1, 9, 9, scale_x=2.0, scale_y=2.0), interpolation="nearest")
+    assert np.isclose(zoom.numpy()[0, 4, 4, 0], x.numpy()[0, 4, 4, 0])  # the centre stays put
+    assert np.array_equal(A.elastic_distort(x, SEED, alpha=0.0).numpy(), x.numpy())
+
+
+def test_cutout_blanks_one_square():
+    x = tf.fill([40, 30, 30, 3], 0.25)
+    out = A.cutout(x, SEED, size=6, fill=0.75).numpy()
+    for image in out:
+        hole = np.all(image == 0.75, axis=-1)
+        ys, xs = np.nonzero(hole)
+        assert 0 < hole.sum() <= 36 and np.all(image[~hole] == 0.25)
+        assert hole.sum() == (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)  # a rectangle
+    assert sum(np.all(im == 0.75, axis=-1).sum() == 36 for im in out) > 20  # mostly whole squares
+    assert np.array_equal(A.cutout(x, SEED, size=6, p=0.0).numpy(), x.numpy())
+
+
+def test_photometric_references():
+    x = 0.3 + 0.4 * _images(5)  # values in [0.3, 0.7]: no clipping
+    bright = (A.random_brightness(x, SEED, max_delta=0.2) - x).numpy()
+    for d in bright:
+        assert np.allclose(d, d.flat[0], atol=1e-6) and abs(d.flat[0]) <= 0.2
+    contrast = A.random_contrast(x, SEED, lower=0.6, upper=0.9).numpy()
+    mean = x.numpy().mean(axis=(1, 2), keepdims=True)
+    dev, out_dev = x.numpy() - mean, contrast - mean
+    for d, o in zip(dev, out_dev):
+        f = (d * o).sum() / (d * d).sum()  # the one factor per image
+        assert 0.6 <= f <= 0.9 and np.allclose(o, f * d, atol=1e-5)
+    sat = A.random_saturation(x, SEED)
+    assert np.allclose(tf.image.rgb_to_grayscale(sat), tf.image.rgb_to_grayscale(x), atol=1e-4)
+    grey = _images(2, c=1)
+    assert np.array_equal(A.random_saturation(grey, SEED).numpy(), grey.numpy())
+
+
+def test_pca_lighting_matches_numpy():
+    rng = np.random.default_rng(0)
+    pixels = rng.random((500, 3)) @ np.array([[1.0, 0.5, 0.2], [0.0, 0.6, 0.3], [0.0, 0.0, 0.2]])
+    images = pixels.reshape(5, 10, 10, 3)
+    pca = A.PCALighting.from_images(images, std=0.1)
+    vals, vecs = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    order = np.argsort(vals)[::-1]
+    vals, vecs = vals[order], vecs[:, order]
+    assert np.allclose(pca.eigvals, vals, atol=1e-6)
+    assert np.allclose(np.abs(pca.eigvecs), np.abs(vecs), atol=1e-5)  # up to each vector's sign
+    x = np.full((2, 4, 4, 3), 0.5, np.float32)
+    x[1] = 0.2
+    out = pca(tf.constant(x), SEED).numpy()
+    alpha = tf.random.stateless_normal([2, 3], SEED, stddev=0.1).numpy()
+    shift = (alpha * pca.eigvals) @ pca.eigvecs.T  # sum_i alpha_i lambda_i p_i
+    assert np.allclose(out, np.clip(x + shift[:, None, None, :], 0, 1), atol=1e-6)
+
+
+def test_pca_from_dataset_and_cache():
+    ds = tf.data.Dataset.from_tensor_slices((np.random.default_rng(1).integers(0, 255, (20, 8, 8, 3), np.uint8), np.zeros(20)))
+    pca = A.PCALighting.from_dataset(ds, pixels_per_image=64)
+    assert pca.eigvals.shape == (3,) and pca.eigvecs.shape == (3, 3)
+    assert np.all(pca.eigvals[:-1] >= pca.eigvals[1:])
+    info = DatasetInfo("shapes", "classification", 10, [str(i) for i in range(10)], (16, 16, 3),
+                       extra=dict(load_args=dict(image_size=16, num_examples=64)))
+    first = A.pca_for_dataset(info)
+    again = A.pca_for_dataset(info, std=0.2)
+    assert np.array_equal(first.eigvals, again.eigvals) and again.std == 0.2
+
+
+def test_bad_arguments():
+    x = _images(2)
+    with pytest.raises(ValueError, match="probability"):
+        A.random_flip(x, SEED, p=1.5)
+    with pytest.raises(ValueError, match="probability"):
+        A.cutout(x, SEED, p=-0.1)
+    with pytest.raises(ValueError, match="larger than the image"):
+        A.random_crop(x, SEED, size=40)
+    with pytest.raises(ValueError, match="scale_range"):
+        A.scale_jitter(x, SEED, size=24, scale_range=(16, 30))
+    with pytest.raises(ValueError, match="scale"):
+        A.random_resized_crop(x, SEED, size=8, scale=(0.5, 1.5))
+    with pytest.raises(ValueError, match="interpolation"):
+        A.random_resized_crop(x, SEED, size=8, interpolation="cubic")
+    with pytest.raises(ValueError, match="image"):
+        A.random_flip(tf.zeros([4, 4]), SEED)
+
+
+@pytest.mark.parametrize("name", ["lenet", "alexnet", "vgg", "inception", "resnet", "cifar"])
+def test_named_policies(name):
+    info = DatasetInfo("shapes", "classification", 10, list("abcdefghij"), (40, 40, 3), mean=(0.4,) * 3, std=(0.2,) * 3,
+                       extra=dict(pca=A.IMAGENET_PCA))
+    policy = A.get_policy(name, image_size=32, info=info)
+    assert isinstance(policy, A.Policy) and policy.name == name
+    stored = _images(4, 40, 40) if policy.output_size else _images(4, 32, 32)
+    labels = tf.constant([1, 2, 3, 4])
+    image, out_labels = policy(stored, labels, SEED)
+    assert image.shape == (4, 32, 32, 3)  # the model's size, whatever the stored size
+    assert np.array_equal(out_labels.numpy(), labels.numpy())
+    one, label = policy(stored[0], labels[0], SEED)
+    assert one.shape == (32, 32, 3) and int(label) == 1
+    if policy.output_size:
+        odd, _ = policy(_images(2, 50, 70), labels[:2], SEED)  # any stored size
+        assert odd.shape == (2, 32, 32, 3)
+
+
+def test_get_policy_errors_and_names():
+    assert A.list_policies() == ["alexnet", "cifar", "inception", "lenet", "none", "resnet", "vgg"]
+    assert A.get_policy("none") is None
+    with pytest.raises(ValueError, match="valid policies: alexnet, cifar"):
+        A.get_policy("autoaugment")
+    with pytest.raises(ValueError, match="its options: padding"):
+        A.get_policy("cifar", image_size=32, cutout=16)
+    variable = DatasetInfo("pets", "classification", 2, ["a", "b"], (None, None, 3))
+    with pytest.raises(ValueError, match="image_size"):
+        A.get_policy("inception", info=variable)
+    with pytest.raises(ValueError, match="task"):
+        A.get_policy("cifar", task="detection")
+    cutout = A.get_policy("cifar", image_size=32, cutout_size=8)
+    assert len(cutout.transforms) == 3
+
+
+def test_segmentation_policies_are_delegated():
+    policy = A.get_policy("segmentation", task="segmentation", image_size=32)
+    image = _images(2, 32, 32)
+    mask = tf.cast(tf.random.stateless_uniform([2, 32, 32, 1], SEED, 0, 3, tf.int32), tf.uint8)
+    out, out_mask = policy(image, mask, SEED)
+    assert out.shape == image.shape and out_mask.shape == mask.shape and out_mask.dtype == tf.uint8
+    assert set(np.unique(out_mask.numpy())) <= {0, 1, 2}
+    assert A.get_policy("none", task="segmentation") is None
