@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kerascv_course
-from kerascv_course.models import REGISTRY, get_spec, list_models
+from kerascv_course.models import get_spec, list_models
 
 # The public contract of DESIGN.md: every one of these names is registered.
 CONTRACT = """perceptron mlp lenet5 alexnet zfnet vgg11 vgg13 vgg16 vgg19 googlenet inception_v3

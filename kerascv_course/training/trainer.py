@@ -232,9 +232,11 @@ def check_recipe(recipe: Recipe) -> None:
     parse_strategy(recipe.strategy)
     from kerascv_course.data.augment import list_policies
 
-    if recipe.augment not in list_policies():
+    policies = list_policies(task)
+    if recipe.augment not in policies:
         raise ValueError(
-            f"`augment` must be one of {', '.join(list_policies())}. Received: augment={recipe.augment!r}"
+            f"`augment` must be one of {', '.join(policies)} for a {task} dataset. "
+            f"Received: augment={recipe.augment!r}"
         )
     _check_optimizer_kwargs(recipe)
 
