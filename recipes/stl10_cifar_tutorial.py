@@ -6,11 +6,15 @@ classic tutorial CNN — conv 5x5x64, max-pool, LRN, conv 5x5x64, LRN, max-pool,
 decay 0.004 on the dense layers only, random crops and flips; its learning rate is cut by 10 only
 after 350 epochs, which a 5,000-image training set never reaches, so here it is cut at epochs 60
 and 90 of 100. STL-10 has 500 labelled training images per class (10 % held out for validation
-here) and 800 test images per class; the 100,000 unlabelled images (split ``unlabelled``) are
-not used by this supervised recipe. The tutorial reported about 86 % accuracy on CIFAR-10; there
-is no published STL-10 figure for this network.
+here) and 800 test images per class. Its 100,000 unlabelled images (split ``unlabelled``) are
+used optionally, by self-training with pseudo-labels (Lee 2013; ``Recipe.pseudo_label``): train
+once on the labelled images, then run again with the first run as the teacher — its predictions
+with at least 95 % confidence join the labelled images. The tutorial reported about 86 % accuracy
+on CIFAR-10; there is no published STL-10 figure for this network.
 
     python recipes/stl10_cifar_tutorial.py                   # downloads STL-10 (2.6 GB)
+    python recipes/stl10_cifar_tutorial.py --output runs/stl10-self-trained \\
+        --pseudo-label '{"teacher": "runs/cifar_tutorial-stl10", "threshold": 0.95}'
     python recipes/stl10_cifar_tutorial.py --smoke
 """
 

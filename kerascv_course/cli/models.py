@@ -61,7 +61,7 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def models_table(task: str | None = None, pattern: str | None = None) -> list[dict[str, object]]:
-    """One row per registered model: name, task, paper, year, default input, parameters, weights."""
+    """One row per registered model: name, task, paper (with its year), default input, parameters, weights."""
     from kerascv_course.models import get_spec, list_models
 
     rows = []
@@ -72,7 +72,6 @@ def models_table(task: str | None = None, pattern: str | None = None) -> list[di
                 name=name,
                 task=spec.task,
                 paper=spec.paper,
-                year=spec.year,
                 input="x".join(str(v) for v in spec.default_input_shape),
                 params=spec.params,
                 imagenet=bool(spec.keras_app),
@@ -101,7 +100,7 @@ def _cell(value: object) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     rows = models_table(args.task, args.pattern)
-    print(format_table(rows, ["name", "task", "params", "input", "paper", "year", "imagenet"]))
+    print(format_table(rows, ["name", "task", "params", "input", "paper", "imagenet"]))
     return 0
 
 

@@ -72,6 +72,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser, *, dataset_required: b
     data.add_argument("--validation-split", type=_optional_split, default=s,
                       help="split validated on after each epoch ('none': no validation)")
     data.add_argument("--test-split", default=s, help="split evaluated at the end (default test)")
+    data.add_argument("--pseudo-label", type=_json_object, default=s,
+                      help='self-training on unlabelled images: JSON object such as \'{"teacher": '
+                           '"runs/stl10", "split": "unlabelled", "threshold": 0.95}\'')
 
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--epochs", type=int, default=s)
@@ -172,6 +175,7 @@ def _smoked(recipe: Recipe, overrides: Mapping[str, Any] | None) -> Recipe:
         eval_steps=1,
         validation_split="validation",
         test_split="test",
+        pseudo_label={},
         tensorboard=False,
         overwrite=True,
         output=os.path.join("runs", "smoke", f"{recipe.model}-{recipe.dataset}".replace(":", "_").replace("/", "_")),

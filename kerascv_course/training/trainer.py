@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import logging
 import math
@@ -239,6 +240,14 @@ def check_recipe(recipe: Recipe) -> None:
             f"Received: augment={recipe.augment!r}"
         )
     _check_optimizer_kwargs(recipe)
+    if recipe.pseudo_label:
+        if task != "classification":
+            raise ValueError(
+                f"`pseudo_label` applies to classification only. Received: pseudo_label={recipe.pseudo_label!r}"
+            )
+        from kerascv_course.training.pseudo import pseudo_label_options
+
+        pseudo_label_options(recipe.pseudo_label)
 
 
 _OPTIMIZER_CLASSES = {
@@ -346,7 +355,11 @@ def _dataset_kwargs(recipe: Recipe) -> dict[str, Any]:
 
 
 def load_splits(recipe: Recipe) -> tuple[dict[str, tf.data.Dataset], DatasetInfo]:
-    """The train, validation and test splits of the recipe's dataset and the train split's info."""
+    """The train, validation and test splits of the recipe's dataset and the train split's info.
+
+    With ``recipe.pseudo_label`` the teacher's confident pseudo-labelled images are appended to
+    the training split, and ``info.extra["pseudo_label"]`` summarises them.
+    """
     splits: dict[str, tf.data.Dataset] = {}
     info = None
     for split in ("train", recipe.validation_split, recipe.test_split):
@@ -355,6 +368,13 @@ def load_splits(recipe: Recipe) -> tuple[dict[str, tf.data.Dataset], DatasetInfo
         ds, split_info = load_dataset(recipe.dataset, split, **_dataset_kwargs(recipe))
         splits[split] = ds
         info = info or split_info
+    if recipe.pseudo_label:
+        from kerascv_course.training.pseudo import pseudo_labelled
+
+        extra, summary = pseudo_labelled(recipe, info, splits["train"].element_spec[1].dtype, _dataset_kwargs(recipe))
+        splits["train"] = splits["train"].concatenate(extra)
+        total = None if info.num_examples is None else info.num_examples + summary["pseudo_labelled_examples"]
+        info = dataclasses.replace(info, num_examples=total, extra={**info.extra, "pseudo_label": summary})
     return splits, info
 
 
@@ -674,6 +694,12 @@ def train(
             replicas=strategy.num_replicas_in_sync,
             learning_rate=learning_rate(recipe),
         )
+        if "pseudo_label" in info.extra:
+            summary = info.extra["pseudo_label"]
+            metrics.update(
+                pseudo_labelled_examples=summary["pseudo_labelled_examples"],
+                unlabelled_examples=summary["unlabelled_examples"],
+            )
         if rates:
             metrics["train_images_per_second"] = float(np.median(rates[1:] if len(rates) > 1 else rates))
         best = stateful.get("best")
