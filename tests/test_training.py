@@ -332,3 +332,36 @@ def test_course_tutorial_network_has_the_documented_size():
     assert build_cifar_tutorial(input_shape=(24, 24, 3)).count_params() == 1_068_298
     assert resolve_spec("cifar_tutorial").builder is build_cifar_tutorial
     assert "cifar_tutorial" not in __import__("kerascv_course").list_models()
+
+
+def test_train_epoch_releases_its_iterator_in_the_background(monkeypatch):
+    """The epoch's dataset iterator is dropped off the main thread (its destructor can wait
+    seconds for tf.data's autotuner), and really dropped: nothing keeps it alive."""
+    import threading
+    import weakref
+
+    import tensorflow as tf
+
+    from kerascv_course.training import engine as engine_module
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    engine = engine_module.Engine(model, tf.distribute.get_strategy())
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 2), np.float32), np.zeros((8, 1), np.float32))).batch(2)
+    made, released_on = [], []
+
+    def spying_iter(obj):
+        iterator = iter(obj)
+        made.append(weakref.ref(iterator))
+        weakref.finalize(iterator, lambda: released_on.append(threading.current_thread().name))
+        return iterator
+
+    monkeypatch.setattr(engine_module, "iter", spying_iter, raising=False)
+    logs = engine.train_epoch(data, steps=3)
+    assert set(logs) == {"loss"} and np.isfinite(logs["loss"])
+    assert len(made) == 1
+    for thread in threading.enumerate():
+        if thread.name == "release-iterator":
+            thread.join(timeout=30)
+    assert made[0]() is None
+    assert released_on == ["release-iterator"]
