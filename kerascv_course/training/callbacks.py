@@ -181,6 +181,10 @@ class TerminateOnNaN(keras.callbacks.Callback):
             each look waits for the device, so a larger value costs less.
     """
 
+    # Keras may then run the batch hooks in its callback thread: reading the loss waits for
+    # the step there, not in the training loop (which would stop the next step's dispatch).
+    async_safe = True
+
     def __init__(self, check_every: int = 1) -> None:
         super().__init__()
         self.check_every = max(1, int(check_every))
