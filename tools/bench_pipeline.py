@@ -118,13 +118,10 @@ def bench_policies(sizes: list[int], count: dict[int, int], batch: int, repeats:
             vec = _images_per_second(make_pipeline(ds, info, vectorize=True, **common), n, repeats)
             per = _images_per_second(make_pipeline(ds, info, vectorize=False, **common), n, repeats) if policy else vec
             layers = keras_equivalent(name, size)
-            kl = (
-                _images_per_second(make_pipeline(ds, info, vectorize=True, **{**common, "augment": layers}), n, repeats)
+            kl, kl_per = (
+                _images_per_second(make_pipeline(ds, info, vectorize=v, **{**common, "augment": layers}), n, repeats)
                 if layers else nan
-            )
-            kl_per = (
-                _images_per_second(make_pipeline(ds, info, vectorize=False, **{**common, "augment": layers}), n, repeats)
-                if layers else nan
+                for v in (True, False)
             )
             rows.append(f"| {name} | {size} | {_fmt(vec)} | {_fmt(per)} | {_fmt(kl)} | {_fmt(kl_per)} |")
             print(rows[-1], flush=True)

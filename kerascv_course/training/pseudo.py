@@ -38,7 +38,8 @@ PSEUDO_LABEL_DEFAULTS: dict[str, Any] = {
 
 
 def pseudo_label_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` (a recipe's ``pseudo_label``) checked and completed with the defaults.
+    """``options`` (a recipe's ``pseudo_label``) checked and completed with the defaults; the
+    resolved ``teacher`` is the path of its ``.keras`` file.
 
     Raises:
         ValueError: for an unknown key, a missing ``teacher``, a ``threshold`` outside [0, 1),
@@ -60,7 +61,7 @@ def pseudo_label_options(options: dict[str, Any]) -> dict[str, Any]:
             "`pseudo_label` needs a `teacher`: the run folder or .keras file of a model trained on "
             f"the labelled data. Received: pseudo_label={options!r}"
         )
-    teacher_path(resolved["teacher"])
+    resolved["teacher"] = teacher_path(resolved["teacher"])
     threshold = resolved["threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
         raise ValueError(f"`pseudo_label['threshold']` must be a number in [0, 1). Received: threshold={threshold!r}")
@@ -124,19 +125,19 @@ def pseudo_labelled(
         ``pseudo_labelled_examples``, ``pseudo_label_class_counts``).
 
     Raises:
-        ValueError: when the teacher's classes or channels do not fit the dataset.
+        ValueError: when the teacher's number of classes is not the dataset's.
     """
     import keras
 
     from kerascv_course.data import load_dataset, make_pipeline
 
     options = pseudo_label_options(recipe.pseudo_label)
-    path = teacher_path(options["teacher"])
+    path = options["teacher"]
     teacher = keras.saving.load_model(path, compile=False, safe_mode=True)
     if len(teacher.output_shape) != 2 or teacher.output_shape[-1] != info.num_classes:
         raise ValueError(
             f"The pseudo-label teacher {path!r} outputs {teacher.output_shape[1:]} but "
-            f"{recipe.dataset!r} has {info.num_classes} classes. Received: teacher={options['teacher']!r}"
+            f"{recipe.dataset!r} has {info.num_classes} classes. Received: teacher={recipe.pseudo_label['teacher']!r}"
         )
     images, _ = load_dataset(recipe.dataset, options["split"], **dataset_kwargs)
     if options["max_examples"] is not None:

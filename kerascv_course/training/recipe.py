@@ -79,11 +79,11 @@ class Recipe:
             (``"auto"``: ``val_accuracy``, or ``val_mean_iou`` for segmentation).
         tensorboard: write TensorBoard logs into ``<output>/logs``.
         validation_split: the split used for validation during training (``None``: none).
+        test_split: the split evaluated at the end.
         pseudo_label: self-training on a split without labels (:mod:`kerascv_course.training.pseudo`):
             ``{"teacher": RUN_DIR_OR_KERAS_FILE, "split": "unlabelled", "threshold": 0.95,
             "max_examples": None}``; the teacher's confident labels join the training split
             (``{}``: off).
-        test_split: the split evaluated at the end.
         published: the paper's reported result, for the record (e.g. ``{"top1_error": 0.8}``).
         notes: free text about the recipe.
     """
