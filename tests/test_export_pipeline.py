@@ -90,6 +90,12 @@ def test_export_cli_and_predict_cli(lenet_run, tmp_path, capsys):
     answer = json.loads(capsys.readouterr().out)["top"][0]
     probs = TFLiteClassifier(out).predict_proba(image)
     assert answer["index"] == int(probs.argmax()) and answer["label"] == str(int(probs.argmax()))
+    per_tensor = tmp_path / "pt" / "m.tflite"
+    per_tensor.parent.mkdir()
+    assert main(["export", run, "-q", "int8", "--per-tensor", "-o", str(per_tensor), "--eval-samples", "20",
+                 "--calibration-samples", "16", "--latency-runs", "0"]) == 0
+    assert "tflite int8 per-tensor" in capsys.readouterr().out
+    assert TFLiteClassifier(per_tensor).metadata["per_channel"] is False
 
 
 def test_export_source_errors(lenet_run, tmp_path, capsys):
@@ -106,6 +112,8 @@ def test_export_source_errors(lenet_run, tmp_path, capsys):
         export_source(tmp_path / "empty")
     with pytest.raises(ValueError, match="Received: quantization='int3'"):
         export_source(run, quantizations=("int3",))
+    with pytest.raises(ValueError, match=r"need an int8 export. Received: per_channel=False, quantizations=\['float32'\]"):
+        export_source(run, quantizations=("float32",), per_channel=False)
     with pytest.raises(ValueError, match="exactly one quantization"):
         export_source(run, tmp_path / "x.tflite", quantizations=("float32", "int8"))
     # a bare model without data: float export, size and latency only
@@ -118,13 +126,14 @@ def test_export_source_errors(lenet_run, tmp_path, capsys):
 def test_recipe_flags_resolve(tmp_path):
     done = subprocess.run(
         [sys.executable, os.path.join(REPO, "recipes", "mobilenet_tflite.py"), "--alpha", "0.25",
-         "--resolution", "96", "-q", "int8", "--input-type", "int8", "--print-recipe"],
+         "--resolution", "96", "-q", "int8", "--input-type", "int8", "--per-tensor", "--print-recipe"],
         capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert done.returncode == 0, done.stderr
     recipe = json.loads(done.stdout[: done.stdout.rindex("}") + 1])
     assert recipe["model_kwargs"]["alpha"] == 0.25 and recipe["image_size"] == 96 and recipe["dataset"] == "shapes"
     assert "quantizations=('int8',)" in done.stdout and "input_type='int8'" in done.stdout
+    assert "per_channel=False" in done.stdout
 
 
 @pytest.mark.slow

@@ -169,6 +169,40 @@ def test_int8_io_dtypes(mobilenet, tmp_path, input_type, output_type):
         assert abs(scale - 1.0) < 0.01 and zero == -128
 
 
+def _scale_counts(path: str) -> list[int]:
+    """Number of quantization scales of each quantized tensor."""
+    it = Interpreter(model_path=path)
+    return [int(d["quantization_parameters"]["scales"].size) for d in it.get_tensor_details()
+            if d["quantization_parameters"]["scales"].size]
+
+
+def test_int8_per_tensor_scales(mobilenet, tmp_path):
+    x = np.random.default_rng(3).uniform(-1, 1, (16, 32, 32, 3)).astype(np.float32)
+    expected = mobilenet.predict(x[:4], verbose=0)
+    files = {}
+    for per_channel in (True, False):
+        path = str(tmp_path / f"m_{per_channel}.tflite")
+        result = export_tflite(mobilenet, path, "int8", x, calibration_samples=16, per_channel=per_channel)
+        assert result.metadata["per_channel"] is per_channel and read_metadata(open(path, "rb").read())["per_channel"] is per_channel
+        files[per_channel] = path
+        assert float(np.max(np.abs(_run(path, x[:4]) - expected))) < 5e-2
+    per_channel_counts, per_tensor_counts = _scale_counts(files[True]), _scale_counts(files[False])
+    assert max(per_channel_counts) > 1  # kernels (and their biases) have one scale per output channel
+    assert len(per_tensor_counts) == len(per_channel_counts) and set(per_tensor_counts) == {1}
+    # each per-channel scale costs a float32 scale and an int64 zero point in the flatbuffer
+    saved = os.path.getsize(files[True]) - os.path.getsize(files[False])
+    extra = sum(per_channel_counts) - len(per_channel_counts)
+    assert 11 * extra <= saved <= 13 * extra, (saved, extra)
+
+
+def test_per_tensor_needs_int8(mobilenet, tmp_path):
+    with pytest.raises(ValueError, match="quantization='int8'.*Received: quantization='float16', per_channel=False"):
+        export_tflite(mobilenet, str(tmp_path / "m.tflite"), "float16", per_channel=False)
+    with pytest.raises(ValueError, match="Received: per_channel='no'"):
+        export_tflite(mobilenet, str(tmp_path / "m.tflite"), "int8", np.zeros((2, 32, 32, 3)), per_channel="no")
+    assert not os.path.exists(tmp_path / "m.tflite")
+
+
 def test_integer_io_needs_int8(mobilenet, tmp_path):
     with pytest.raises(ValueError, match="quantization='int8'.*Received: quantization='dynamic'"):
         export_tflite(mobilenet, str(tmp_path / "m.tflite"), "dynamic", input_type="uint8")

@@ -64,6 +64,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="LiteRT interpreter threads")
     p.add_argument("--allow-float-fallback", action="store_true",
                    help="accept int8 models that keep some operators in float")
+    p.add_argument("--per-tensor", dest="per_channel", action="store_false",
+                   help="int8 with one scale per tensor instead of per channel (for accelerators "
+                        "without per-channel support; smaller file, less accurate)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run_export)
 
@@ -103,6 +106,7 @@ def run_export(args: argparse.Namespace) -> int:
             latency_runs=args.latency_runs,
             num_threads=args.threads,
             allow_float_fallback=args.allow_float_fallback,
+            per_channel=args.per_channel,
         )
     except ImportError as err:
         print(f"kerascv-course export: error: {err}", file=sys.stderr)

@@ -151,6 +151,7 @@ def export_source(
     latency_runs: int = 50,
     num_threads: int | None = None,
     allow_float_fallback: bool = False,
+    per_channel: bool = True,
     data_dir: str | None = None,
 ) -> dict[str, Any]:
     """Export a trained model (run folder or ``.keras`` file) and write the verification report.
@@ -173,6 +174,7 @@ def export_source(
         latency_runs: single-image timings per model (0 skips).
         num_threads: LiteRT threads.
         allow_float_fallback: accept int8 models with float operators.
+        per_channel: int8 with per-channel kernel scales (default); ``False``: per-tensor.
         data_dir: tensorflow-datasets folder (default: the recipe's).
 
     Returns:
@@ -188,6 +190,11 @@ def export_source(
         _check_choice("format", f, FORMATS)
     _check_choice("input_type", input_type, IO_TYPES)
     _check_choice("output_type", output_type, IO_TYPES)
+    if not isinstance(per_channel, bool) or (not per_channel and "int8" not in quantizations):
+        raise ValueError(
+            "`per_channel` is True or False, and per-tensor scales (per_channel=False) need an int8 "
+            f"export. Received: per_channel={per_channel!r}, quantizations={list(quantizations)}"
+        )
     if not quantizations and "tflite" in formats:
         raise ValueError("`quantizations` is empty. Received: quantizations=()")
     size = _as_size(input_size)
@@ -271,7 +278,7 @@ def export_source(
     if "tflite" in formats:
         for q in quantizations:
             path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
-            io = dict(input_type=input_type, output_type=output_type) if q == "int8" else {}
+            io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
             exported = export_tflite(
                 model, path, q, calibration if q == "int8" else None,
                 preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,

@@ -46,6 +46,7 @@ class ExportSettings:
     eval_samples: int | None = None
     latency_runs: int = 50
     num_threads: int | None = None
+    per_channel: bool = True
 
 
 SMOKE_EXPORT = dict(calibration_samples=32, eval_samples=64, latency_runs=5)
@@ -91,6 +92,8 @@ def run_export_recipe_cli(
     group.add_argument("--eval-samples", type=int, default=None)
     group.add_argument("--latency-runs", type=int, default=None)
     group.add_argument("--threads", type=int, default=None, help="LiteRT interpreter threads")
+    group.add_argument("--per-tensor", dest="per_channel", action="store_const", const=False, default=None,
+                       help="int8 with one scale per tensor instead of per channel")
     add_recipe_arguments(parser)
     parser.set_defaults(progress="epochs")
     args = parser.parse_args(argv)
@@ -105,7 +108,7 @@ def run_export_recipe_cli(
             quantizations=tuple(args.quantization) if args.quantization else None,
             input_type=args.input_type, output_type=args.output_type,
             calibration_samples=args.calibration_samples, eval_samples=args.eval_samples,
-            latency_runs=args.latency_runs, num_threads=args.threads,
+            latency_runs=args.latency_runs, num_threads=args.threads, per_channel=args.per_channel,
         )
         settings = dataclasses.replace(settings, **{k: v for k, v in flags.items() if v is not None})
         if args.print_recipe:
@@ -138,6 +141,7 @@ def train_and_export(recipe: Recipe, settings: ExportSettings, *, progress: str 
         eval_samples=settings.eval_samples,
         latency_runs=settings.latency_runs,
         num_threads=settings.num_threads,
+        per_channel=settings.per_channel,
     )
     print()
     print(format_report(report))

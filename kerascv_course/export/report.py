@@ -73,8 +73,8 @@ def compare_tflite(
         num_threads: LiteRT interpreter threads.
 
     Returns:
-        A dict: ``path``, ``quantization``, ``size_bytes``, ``input_type``, ``output_type``,
-        ``accuracy``, ``keras_accuracy``, ``agreement`` (fraction of images where both models'
+        A dict: ``path``, ``quantization``, ``per_channel`` (int8 only, else ``None``),
+        ``size_bytes``, ``input_type``, ``output_type``, ``accuracy``, ``keras_accuracy``, ``agreement`` (fraction of images where both models'
         top-1 class is the same), ``max_abs_diff`` (largest absolute difference of the output
         probabilities), ``latency_ms`` (median single-image LiteRT latency), ``num_images``.
     """
@@ -82,6 +82,7 @@ def compare_tflite(
     result: dict[str, Any] = {
         "path": os.fspath(tflite_path),
         "quantization": clf.metadata.get("quantization"),
+        "per_channel": clf.metadata.get("per_channel"),
         "size_bytes": os.path.getsize(tflite_path),
         "input_type": clf.input_dtype.name,
         "output_type": clf.output_dtype.name,
@@ -145,7 +146,7 @@ def format_report(report: dict[str, Any]) -> str:
     for row in report.get("exports", []):
         rows.append(
             (
-                f"tflite {row['quantization']}",
+                f"tflite {row['quantization']}" + (" per-tensor" if row.get("per_channel") is False else ""),
                 f"{row['input_type']}->{row['output_type']}",
                 _fmt(row["size_bytes"], "mb"),
                 _fmt(row["accuracy"], "pct"),
