@@ -92,6 +92,31 @@ def test_scale_jitter_matches_resize_then_crop():
     assert np.allclose(A.scale_jitter(x, SEED, size=(40, 60), scale_range=(40, 40)), ref, atol=1e-5)
 
 
+def test_one_image_crops_are_resized_integer_windows():
+    """One image (the pipeline's path above 64x64) takes a whole-pixel window and tf.image.resize."""
+    x = _images(1, 30, 40)[0]
+    assert np.allclose(A.scale_jitter(x, SEED, size=(30, 40), scale_range=(30, 30)), x, atol=1e-6)
+    assert np.allclose(A.scale_jitter(x, SEED, size=(60, 80), scale_range=(60, 60)), tf.image.resize(x, (60, 80)), atol=1e-6)
+    # S = 45: a 20x20 output covers a 13x13 (20/1.5, rounded) window at some integer offset
+    for seed in (SEED, OTHER):
+        out = A.scale_jitter(x, seed, size=20, scale_range=(45, 45)).numpy()
+        hits = [(y, z) for y in range(18) for z in range(28)
+                if np.allclose(tf.image.resize(x[y : y + 13, z : z + 13], (20, 20)).numpy(), out, atol=1e-6)]
+        assert len(hits) == 1, hits
+    assert np.allclose(A.random_resized_crop(x[:24, :24], SEED, size=12, scale=(1.0, 1.0), ratio=(1.0, 1.0)),
+                       tf.image.resize(x[:24, :24], (12, 12)), atol=1e-6)
+    methods = set()
+    for i in range(16):  # interpolation="random": bilinear or nearest, both drawn
+        out = A.random_resized_crop(x, tf.constant([i, 5]), size=10, scale=(1.0, 1.0), ratio=(4 / 3, 4 / 3),
+                                    interpolation="random").numpy()
+        for method in ("bilinear", "nearest"):
+            if np.allclose(out, tf.image.resize(x, (10, 10), method=method).numpy(), atol=1e-6):
+                methods.add(method)
+    assert methods == {"bilinear", "nearest"}
+    assert np.array_equal(A.random_flip(x, SEED, p=1.0).numpy(), x.numpy()[:, ::-1])
+    assert np.array_equal(A.random_flip(x, SEED, p=0.0).numpy(), x.numpy())
+
+
 def test_random_resized_crop_of_whole_image_is_a_resize():
     x = _images(2, 24, 24)
     out = A.random_resized_crop(x, SEED, size=12, scale=(1.0, 1.0), ratio=(1.0, 1.0))
