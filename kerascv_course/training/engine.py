@@ -24,6 +24,8 @@ import tensorflow as tf
 
 
 def _reduce_mean(strategy: tf.distribute.Strategy, values: dict[str, Any]) -> dict[str, Any]:
+    if strategy.num_replicas_in_sync == 1:  # one replica in all: its values are the result
+        return values
     return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in values.items()}
 
 
@@ -72,7 +74,11 @@ class Engine:
             outputs = strategy.run(model.train_step, args=(data,))
             return _reduce_mean(strategy, outputs)
 
-        one_step = self.step_function = tf.function(one_step, reduce_retracing=True, jit_compile=self.jit_compile)
+        if self.jit_compile:
+            # XLA compiles the step alone: reading the iterator stays outside the cluster.
+            one_step = tf.function(one_step, reduce_retracing=True, jit_compile=True)
+        # Without XLA the step is traced into the same graph as next(iterator), as in Keras' fit:
+        # a nested tf.function would add a function-call op (and its executor) to every step.
 
         @tf.function(reduce_retracing=True)
         def train_function(iterator: Any) -> dict[str, Any]:
