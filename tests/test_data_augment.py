@@ -23,6 +23,8 @@ TRANSFORMS = {
     "random_resized_crop": functools.partial(A.random_resized_crop, size=16),
     "random_resized_crop_random_method": functools.partial(A.random_resized_crop, size=16, interpolation="random"),
     "scale_jitter": functools.partial(A.scale_jitter, size=24, scale_range=(24, 48)),
+    "scale_jitter_flip": functools.partial(A.scale_jitter, size=24, scale_range=(24, 48), flip=0.5),
+    "random_resized_crop_flip": functools.partial(A.random_resized_crop, size=16, flip=0.5),
     "random_affine": functools.partial(
         A.random_affine, rotation=15, scale=(0.9, 1.1), squeeze=0.1, shear=10, translate=0.1
     ),
@@ -34,7 +36,8 @@ TRANSFORMS = {
     "color_jitter": A.color_jitter,
     "pca_lighting": A.PCALighting(**A.IMAGENET_PCA),
 }
-OUT_SIZE = {"random_crop": (20, 24), "random_resized_crop": (16, 16), "random_resized_crop_random_method": (16, 16), "scale_jitter": (24, 24)}
+OUT_SIZE = {"random_crop": (20, 24), "random_resized_crop": (16, 16), "random_resized_crop_random_method": (16, 16), "scale_jitter": (24, 24),
+            "scale_jitter_flip": (24, 24), "random_resized_crop_flip": (16, 16)}
 
 
 def _images(n=6, h=28, w=32, c=3, seed=(1, 2)):
@@ -115,6 +118,28 @@ def test_one_image_crops_are_resized_integer_windows():
     assert methods == {"bilinear", "nearest"}
     assert np.array_equal(A.random_flip(x, SEED, p=1.0).numpy(), x.numpy()[:, ::-1])
     assert np.array_equal(A.random_flip(x, SEED, p=0.0).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("rank", [3, 4])
+def test_fused_flip_mirrors_the_same_crop(rank):
+    """flip=p mirrors the very crop flip=0 takes (same seed), with probability p per image."""
+    x = _images(40, 30, 40)
+    seeds = [tf.constant([i, 7], tf.int64) for i in range(40)]
+    for crop in (functools.partial(A.scale_jitter, size=20, scale_range=(25, 45)),
+                 functools.partial(A.random_resized_crop, size=(16, 12), scale=(0.3, 1.0))):
+        if rank == 4:
+            plain, mirrored, mixed = (crop(x, SEED, flip=p).numpy() for p in (0.0, 1.0, 0.5))
+        else:
+            plain, mirrored, mixed = (np.stack([crop(x[i], seeds[i], flip=p).numpy() for i in range(40)])
+                                      for p in (0.0, 1.0, 0.5))
+        assert np.allclose(mirrored, plain[:, :, ::-1], atol=1e-5)
+        flipped = [np.allclose(m, f, atol=1e-5) and not np.allclose(m, o, atol=1e-5)
+                   for m, f, o in zip(mixed, mirrored, plain)]
+        kept = [np.allclose(m, o, atol=1e-5) for m, o in zip(mixed, plain)]
+        assert all(a != b for a, b in zip(flipped, kept))  # each image is one or the other
+        assert 8 <= sum(flipped) <= 32
+    with pytest.raises(ValueError, match="`flip` must be a probability in \\[0, 1\\]. Received: flip=1.5"):
+        A.scale_jitter(x, SEED, size=20, scale_range=(25, 45), flip=1.5)
 
 
 def test_random_resized_crop_of_whole_image_is_a_resize():

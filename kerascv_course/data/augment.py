@@ -176,6 +176,15 @@ def _boxes(y0, x0, h, w, height, width, out_h: int, out_w: int) -> tf.Tensor:
     return tf.stack([y1, x1, y2, x2], axis=-1)
 
 
+def _mirror_boxes(boxes: tf.Tensor, seed: tf.Tensor, p: float) -> tf.Tensor:
+    """Swap x1 and x2 of each box with probability ``p``: ``crop_and_resize`` then samples the box
+    right to left, which is the mirrored crop at no extra cost (no reverse, no select)."""
+    if not p:
+        return boxes
+    flip = _bool(seed, tf.shape(boxes)[0], p)[:, None]
+    return tf.where(flip, tf.gather(boxes, [0, 3, 2, 1], axis=1), boxes)
+
+
 def _crop_and_resize(batch: tf.Tensor, boxes: tf.Tensor, size: tuple[int, int], method: str) -> tf.Tensor:
     """Resample boxes from :func:`_boxes`. The image is padded by one edge pixel so that samples
     within half a pixel of the border clamp to it, exactly as ``tf.image.resize`` does."""
@@ -186,22 +195,31 @@ def _crop_and_resize(batch: tf.Tensor, boxes: tf.Tensor, size: tuple[int, int], 
 
 
 def _window_resize(
-    image: tf.Tensor, seed: tf.Tensor, h: tf.Tensor, w: tf.Tensor, size: tuple[int, int], method: str | tf.Tensor
+    image: tf.Tensor,
+    seed: tf.Tensor,
+    h: tf.Tensor,
+    w: tf.Tensor,
+    size: tuple[int, int],
+    method: str | tf.Tensor,
+    flip: float = 0.0,
 ) -> tf.Tensor:
     """One image ``(H, W, C)``: a window of ``h x w`` pixels (floats, rounded to whole pixels and
     clipped to the image) at a uniformly random integer position, resized to ``size`` with
-    ``tf.image.resize`` (half-pixel centres, edges clamped). ``method`` is ``"bilinear"``,
-    ``"nearest"``, or a boolean tensor choosing nearest (true) or bilinear.
+    ``tf.image.resize`` (half-pixel centres, edges clamped), mirrored with probability ``flip``.
+    ``method`` is ``"bilinear"``, ``"nearest"``, or a boolean tensor choosing nearest (true) or
+    bilinear.
 
     This is how torchvision crops (integer box, then resize); on one image it is about twice as
     fast as padding and ``crop_and_resize``, which the batched path needs for per-image boxes."""
     height, width = _hw(image[tf.newaxis])
     hi = tf.clip_by_value(tf.cast(tf.round(h), tf.int32), 1, height)
     wi = tf.clip_by_value(tf.cast(tf.round(w), tf.int32), 1, width)
-    s = split_seed(seed, 2)
+    s = split_seed(seed, 3)
     y0 = tf.random.stateless_uniform([], s[0], minval=0, maxval=height - hi + 1, dtype=tf.int32)
     x0 = tf.random.stateless_uniform([], s[1], minval=0, maxval=width - wi + 1, dtype=tf.int32)
     window = tf.slice(image, tf.stack([y0, x0, 0]), tf.stack([hi, wi, -1]))
+    if flip:
+        window = random_flip(window, s[2], p=flip)  # a window is smaller than the output
     if isinstance(method, str):
         out = tf.image.resize(window, size, method=method)
     else:
@@ -304,6 +322,7 @@ def random_resized_crop(
     scale: tuple[float, float] = (0.08, 1.0),
     ratio: tuple[float, float] = (3 / 4, 4 / 3),
     interpolation: str = "bilinear",
+    flip: float = 0.0,
 ) -> tf.Tensor:
     """A crop of random area and aspect ratio, resized to ``size`` (GoogLeNet, arXiv:1409.4842).
 
@@ -312,6 +331,9 @@ def random_resized_crop(
     ``scale``, the log aspect ratio uniform in ``log(ratio)``; a crop that would not fit is clipped
     to the image. ``interpolation="random"`` picks bilinear or nearest-neighbour per image (the
     paper also drew area and bicubic, which ``tf.image.crop_and_resize`` does not offer).
+
+    ``flip`` is the probability of mirroring the crop left-right, fused into the resampling (the
+    same result as :func:`random_flip` afterwards, without its extra passes over the image).
 
     A batch draws continuous boxes resampled in one ``crop_and_resize``; one image ``(H, W, C)``
     (how the pipeline augments images larger than 64x64) gets its box rounded to whole pixels and
@@ -323,6 +345,7 @@ def random_resized_crop(
         raise ValueError(f"`scale` must lie in (0, 1]. Received: scale={scale!r}")
     r0, r1 = _check_range(ratio, "ratio", positive=True)
     _check_choice(interpolation, "interpolation", INTERPOLATIONS)
+    flip = check_probability(flip, "flip")
     image = tf.convert_to_tensor(image)
     if image.shape.rank == 3:
         height, width = _hw(image[tf.newaxis])
@@ -332,26 +355,35 @@ def random_resized_crop(
         aspect = tf.exp(_uniform(s[1], 1, math.log(r0), math.log(r1))[0])
         method = _bool(s[3], 1, 0.5)[0] if interpolation == "random" else interpolation
         return _window_resize(
-            image, s[2], tf.sqrt(area / aspect), tf.sqrt(area * aspect), (out_h, out_w), method
+            image, s[2], tf.sqrt(area / aspect), tf.sqrt(area * aspect), (out_h, out_w), method, flip
         )
-    return _random_resized_crop_batch(image, seed, out_h, out_w, lo, hi, r0, r1, interpolation)
+    return _random_resized_crop_batch(image, seed, out_h, out_w, lo, hi, r0, r1, interpolation, flip)
 
 
 @_batched
 def _random_resized_crop_batch(
-    image: tf.Tensor, seed: tf.Tensor, out_h: int, out_w: int, lo: float, hi: float, r0: float, r1: float, interpolation: str
+    image: tf.Tensor,
+    seed: tf.Tensor,
+    out_h: int,
+    out_w: int,
+    lo: float,
+    hi: float,
+    r0: float,
+    r1: float,
+    interpolation: str,
+    flip: float,
 ) -> tf.Tensor:
     height, width = _hw(image)
     hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     n = tf.shape(image)[0]
-    s = split_seed(seed, 5)
+    s = split_seed(seed, 6)
     area = _uniform(s[0], n, lo, hi) * hf * wf
     aspect = tf.exp(_uniform(s[1], n, math.log(r0), math.log(r1)))
     w = tf.clip_by_value(tf.sqrt(area * aspect), 1.0, wf)
     h = tf.clip_by_value(tf.sqrt(area / aspect), 1.0, hf)
     y0 = _uniform(s[2], n, 0.0, 1.0) * (hf - h)
     x0 = _uniform(s[3], n, 0.0, 1.0) * (wf - w)
-    boxes = _boxes(y0, x0, h, w, height, width, out_h, out_w)
+    boxes = _mirror_boxes(_boxes(y0, x0, h, w, height, width, out_h, out_w), s[5], flip)
     if interpolation != "random":
         return _crop_and_resize(image, boxes, (out_h, out_w), interpolation)
     bilinear = _crop_and_resize(image, boxes, (out_h, out_w), "bilinear")
@@ -365,6 +397,7 @@ def scale_jitter(
     *,
     size: int | tuple[int, int],
     scale_range: tuple[float, float] = (256, 512),
+    flip: float = 0.0,
 ) -> tf.Tensor:
     """VGG's scale jittering: shorter side rescaled to ``S ~ U[scale_range]``, random ``size`` crop.
 
@@ -376,7 +409,9 @@ def scale_jitter(
     64x64) the source window is rounded to whole pixels and resized with ``tf.image.resize`` —
     about twice as fast per image, with ``S`` rounded to the window's pixel grid.
 
-    A crop larger than the rescaled image is clipped to it (and stretched to ``size``).
+    A crop larger than the rescaled image is clipped to it (and stretched to ``size``). ``flip``
+    is the probability of mirroring the crop, fused into the resampling as in
+    :func:`random_resized_crop`.
 
     Raises:
         ValueError: when ``scale_range`` goes below the crop's shorter side.
@@ -388,29 +423,33 @@ def scale_jitter(
             f"`scale_range` must start at or above the crop's shorter side {min(out_h, out_w)} (the "
             f"rescaled image must hold the crop). Received: scale_range={scale_range!r}"
         )
+    flip = check_probability(flip, "flip")
     image = tf.convert_to_tensor(image)
     if image.shape.rank == 3:
         height, width = _hw(image[tf.newaxis])
         hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
         s = split_seed(seed, 2)
         factor = _uniform(s[0], 1, lo, hi)[0] / tf.minimum(hf, wf)
-        return _window_resize(image, s[1], out_h / factor, out_w / factor, (out_h, out_w), "bilinear")
-    return _scale_jitter_batch(image, seed, out_h, out_w, lo, hi)
+        return _window_resize(image, s[1], out_h / factor, out_w / factor, (out_h, out_w), "bilinear", flip)
+    return _scale_jitter_batch(image, seed, out_h, out_w, lo, hi, flip)
 
 
 @_batched
-def _scale_jitter_batch(image: tf.Tensor, seed: tf.Tensor, out_h: int, out_w: int, lo: float, hi: float) -> tf.Tensor:
+def _scale_jitter_batch(
+    image: tf.Tensor, seed: tf.Tensor, out_h: int, out_w: int, lo: float, hi: float, flip: float
+) -> tf.Tensor:
     height, width = _hw(image)
     hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     n = tf.shape(image)[0]
-    s = split_seed(seed, 3)
+    s = split_seed(seed, 4)
     shorter = _uniform(s[0], n, lo, hi)
     factor = shorter / tf.minimum(hf, wf)  # output pixels per input pixel
     h = tf.minimum(out_h / factor, hf)
     w = tf.minimum(out_w / factor, wf)
     y0 = _uniform(s[1], n, 0.0, 1.0) * (hf - h)
     x0 = _uniform(s[2], n, 0.0, 1.0) * (wf - w)
-    return _crop_and_resize(image, _boxes(y0, x0, h, w, height, width, out_h, out_w), (out_h, out_w), "bilinear")
+    boxes = _mirror_boxes(_boxes(y0, x0, h, w, height, width, out_h, out_w), s[3], flip)
+    return _crop_and_resize(image, boxes, (out_h, out_w), "bilinear")
 
 
 def affine_matrices(
@@ -886,9 +925,10 @@ def _lenet(
 def _crop_policy(
     name: str, size: tuple[int, int] | None, info: Any, scale_range: tuple[float, float], flip: bool, pca_std: float
 ) -> Policy:
-    transforms: list[Transform] = [functools.partial(scale_jitter, size=size, scale_range=scale_range)]
-    if flip:
-        transforms.append(random_flip)
+    # the flip is fused into the crop's resampling (see scale_jitter)
+    transforms: list[Transform] = [
+        functools.partial(scale_jitter, size=size, scale_range=scale_range, flip=0.5 if flip else 0.0)
+    ]
     if pca_std:
         transforms.append(pca_for_dataset(info, std=pca_std))
     return Policy(name, tuple(transforms), output_size=size)
@@ -930,10 +970,11 @@ def _inception(
     saturation: float = 0.5,
 ) -> Policy:
     transforms: list[Transform] = [
-        functools.partial(random_resized_crop, size=size, scale=scale, ratio=ratio, interpolation=interpolation)
+        functools.partial(
+            random_resized_crop, size=size, scale=scale, ratio=ratio, interpolation=interpolation,
+            flip=0.5 if flip else 0.0,
+        )
     ]
-    if flip:
-        transforms.append(random_flip)
     transforms.append(functools.partial(color_jitter, brightness=brightness, contrast=contrast, saturation=saturation))
     return Policy("inception", tuple(transforms), output_size=size)
 
