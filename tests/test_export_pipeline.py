@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -134,6 +135,31 @@ def test_recipe_flags_resolve(tmp_path):
     assert recipe["model_kwargs"]["alpha"] == 0.25 and recipe["image_size"] == 96 and recipe["dataset"] == "shapes"
     assert "quantizations=('int8',)" in done.stdout and "input_type='int8'" in done.stdout
     assert "per_channel=False" in done.stdout
+
+
+# MobileNet 0.25/64 trained on 4 shape classes by tools/make_int8_reference.py (too long for a test).
+SHAPES_REFERENCE = os.path.join(REPO, "tests", "data", "mobilenet025_shapes64")
+
+
+@pytest.mark.slow
+def test_shapes_mobilenet_int8_matches_float(tmp_path):
+    """The issue's check: a trained small MobileNet's int8 export on its held-out shapes split keeps
+    >= 98 % top-1 agreement with the float model and accuracy within 1 point."""
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(SHAPES_REFERENCE + ".keras", run / "model.keras")
+    shutil.copy(SHAPES_REFERENCE + ".recipe.json", run / "recipe.json")
+    report = export_source(
+        run, quantizations=("float32", "int8"), input_type="uint8", output_type="uint8", latency_runs=3,
+    )
+    assert (report["dataset"], report["split"], report["num_images"]) == ("shapes", "test", 1000)
+    f32, i8 = report["exports"]
+    assert report["keras"]["accuracy"] > 0.9  # the model has learned: the comparison means something
+    assert f32["agreement"] == 1.0 and f32["max_abs_diff"] < 1e-4
+    assert (i8["input_type"], i8["output_type"]) == ("uint8", "uint8")
+    assert i8["agreement"] >= 0.98, i8
+    assert abs(i8["accuracy"] - f32["accuracy"]) <= 0.01, (i8, f32)
+    assert i8["size_bytes"] < 0.4 * f32["size_bytes"]
 
 
 @pytest.mark.slow

@@ -101,7 +101,7 @@ def markdown(results: dict[str, list[dict]], args: argparse.Namespace, wall: flo
         "Goals: int8 file <= 30 % of float32; int8 latency <= 50 % of float32 TFLite.",
         "",
         f"- Command: `{cmd}`",
-        f"- Machine: {platform.machine()} CPU, {os.cpu_count()} cores (shared with other jobs), "
+        f"- Machine: {platform.machine()} CPU, {os.cpu_count()} cores (load average {args.load:.1f} at the start), "
         f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
         f"TensorFlow {tf.__version__}, ai-edge-litert {_litert_version()}",
         f"- Wall time of the run: {wall / 60:.1f} min",
@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=None, help="write the markdown table here")
     args = parser.parse_args(argv)
     started = time.time()
+    args.load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for text in args.configs.split(","):

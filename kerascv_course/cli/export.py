@@ -66,7 +66,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="accept int8 models that keep some operators in float")
     p.add_argument("--per-tensor", dest="per_channel", action="store_false",
                    help="int8 with one scale per tensor instead of per channel (for accelerators "
-                        "without per-channel support; smaller file, less accurate)")
+                        "without per-channel support; smaller file, but often much less accurate "
+                        "for depthwise convolutions: check the report)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run_export)
 
