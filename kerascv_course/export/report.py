@@ -74,9 +74,10 @@ def compare_tflite(
 
     Returns:
         A dict: ``path``, ``quantization``, ``per_channel`` (int8 only, else ``None``),
-        ``size_bytes``, ``input_type``, ``output_type``, ``accuracy``, ``keras_accuracy``, ``agreement`` (fraction of images where both models'
-        top-1 class is the same), ``max_abs_diff`` (largest absolute difference of the output
-        probabilities), ``latency_ms`` (median single-image LiteRT latency), ``num_images``.
+        ``size_bytes``, ``input_type``, ``output_type``, ``accuracy``, ``keras_accuracy``,
+        ``agreement`` (fraction of images where both models' top-1 class is the same),
+        ``max_abs_diff`` (largest absolute difference of the output probabilities),
+        ``latency_ms`` (median single-image LiteRT latency), ``num_images``.
     """
     clf = TFLiteClassifier(tflite_path, num_threads=num_threads)
     result: dict[str, Any] = {
