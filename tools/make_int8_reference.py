@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -32,24 +33,23 @@ from kerascv_course.training.trainer import train  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "mobilenet025_shapes64"
 
-RECIPE = Recipe(
-    model="mobilenet",
-    dataset="shapes",
-    model_kwargs={"alpha": 0.25},
-    image_size=64,
-    dataset_kwargs={"num_classes": 4, "num_examples": {"train": 16000, "validation": 500, "test": 1000}},
-    epochs=24,
-    batch_size=64,
-    optimizer="sgd",
-    learning_rate=0.05,
-    momentum=0.9,
-    nesterov=True,
-    weight_decay=4e-5,
-    weight_decay_exclude=["depthwise"],
-    schedule="cosine",
-    tensorboard=False,
-    notes="int8 reference model for the test suite (tools/make_int8_reference.py)",
-)
+def _course_recipe() -> Recipe:
+    """The shapes recipe of ``recipes/mobilenet_tflite.py`` (its optimizer, schedule and batch),
+    narrowed to the reference model: alpha 0.25, 4 classes, 16,000 training images, 24 epochs."""
+    spec = importlib.util.spec_from_file_location("mobilenet_tflite", os.path.join(REPO, "recipes", "mobilenet_tflite.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RECIPES["shapes"].replace(
+        model_kwargs={"alpha": 0.25},
+        dataset_kwargs={"num_classes": 4, "num_examples": {"train": 16000, "validation": 500, "test": 1000}},
+        epochs=24,
+        tensorboard=False,
+        output=None,
+        notes="int8 reference model for the test suite (tools/make_int8_reference.py)",
+    )
+
+
+RECIPE = _course_recipe()
 
 
 def main() -> int:
