@@ -33,6 +33,7 @@ from kerascv_course.training.trainer import train  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "mobilenet025_shapes64"
 
+
 def _course_recipe() -> Recipe:
     """The shapes recipe of ``recipes/mobilenet_tflite.py`` (its optimizer, schedule and batch),
     narrowed to the reference model: alpha 0.25, 4 classes, 16,000 training images, 24 epochs."""
