@@ -163,6 +163,35 @@ def test_affine_reference_cases():
     assert np.array_equal(A.elastic_distort(x, SEED, alpha=0.0).numpy(), x.numpy())
 
 
+def test_affine_kernel_matches_the_tensorflow_op():
+    # the XLA-compiled kernel stands in for ImageProjectiveTransformV3 (bilinear, zeros outside)
+    rng = np.random.default_rng(0)
+    for trial in range(6):
+        b, h, w, c = 3, int(rng.integers(5, 30)), int(rng.integers(5, 30)), 1 + trial % 3
+        x = tf.constant(rng.random((b, h, w, c)), tf.float32)
+        t = A.affine_matrices(
+            b, h, w, angle=rng.uniform(-3, 3, b), scale_x=rng.uniform(0.4, 2.5, b), scale_y=rng.uniform(0.4, 2.5, b),
+            shear=rng.uniform(-0.5, 0.5, b), shift_x=rng.uniform(-w, w, b), shift_y=rng.uniform(-h, h, b),
+        )
+        if trial % 2:  # projective terms too
+            t = tf.concat([t[:, :6], tf.constant(rng.uniform(-0.05, 0.05, (b, 2)), tf.float32)], axis=1)
+        ref = tf.raw_ops.ImageProjectiveTransformV3(
+            images=x, transforms=t, output_shape=[h, w], fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT"
+        ).numpy()
+        out = A.affine_transform(x, t).numpy()
+        assert out.shape == ref.shape and 0 < np.count_nonzero(ref) < ref.size
+        assert np.abs(out - ref).max() < 1e-4
+    # random_affine: the fused kernel (float32) and the op (float64, or a size unknown when traced)
+    # give the same images for the same seed
+    x = _images(6, 20, 24, 3)
+    kwargs = dict(rotation=20.0, scale=(0.8, 1.2), squeeze=0.2, shear=10.0, translate=0.1)
+    fast = A.random_affine(x, SEED, **kwargs).numpy()
+    assert not np.allclose(fast, x.numpy(), atol=0.05)
+    assert np.abs(fast - A.random_affine(tf.cast(x, tf.float64), SEED, **kwargs).numpy()).max() < 1e-4
+    unknown = tf.function(lambda im: A.random_affine(im, SEED, **kwargs), input_signature=[tf.TensorSpec([None, None, None, 3])])
+    assert np.abs(fast - unknown(x).numpy()).max() < 1e-4
+
+
 def test_cutout_blanks_one_square():
     x = tf.fill([40, 30, 30, 3], 0.25)
     out = A.cutout(x, SEED, size=6, fill=0.75).numpy()

@@ -502,6 +502,8 @@ def affine_transform(
     """Apply ``(B, 8)`` projective transforms (output pixel -> input pixel), one per image."""
     _check_choice(interpolation, "interpolation", ("bilinear", "nearest"))
     _check_choice(fill_mode, "fill_mode", FILL_MODES)
+    if _fast_affine(image, interpolation, fill_mode, fill_value):
+        return _affine_sample_xla(image, tf.cast(transforms, tf.float32))
     height, width = _hw(image)
     out = tf.raw_ops.ImageProjectiveTransformV3(
         images=image,
@@ -513,6 +515,57 @@ def affine_transform(
     )
     out.set_shape(image.shape)
     return out
+
+
+def _fast_affine(image: tf.Tensor, interpolation: str, fill_mode: str, fill_value: Any) -> bool:
+    """Whether :func:`_affine_sample` can stand in for ``ImageProjectiveTransformV3``: bilinear,
+    zeros outside, float32 images of a size known when the function is traced (so XLA compiles
+    it once per shape, not once per image of a folder of many sizes)."""
+    return (
+        interpolation == "bilinear" and fill_mode == "constant" and image.dtype == tf.float32
+        and isinstance(fill_value, (int, float)) and fill_value == 0 and image.shape[1:3].is_fully_defined()
+    )
+
+
+def _affine_sample(image: tf.Tensor, transforms: tf.Tensor) -> tf.Tensor:
+    """``ImageProjectiveTransformV3`` (bilinear, zeros outside) written with gathers, for XLA.
+
+    The same float32 coordinates and sampling, equal to the op within float rounding. Compiled
+    by XLA (:data:`_affine_sample_xla`) it takes about a quarter of the op's CPU time: the op costs
+    about 17 ns per output pixel on the project's 2-core machine (1.1 ms for 64 images of 32x32,
+    a seventh of a LeNet-5 training step), the fused kernel about 4 ns (docs/benchmarks/data.md).
+    """
+    height, width = _hw(image)
+    yy, xx = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = (transforms[:, i, None, None] for i in range(8))
+    k = c0 * xx + c1 * yy + 1.0
+    at_infinity = tf.equal(k, 0.0)  # the op fills these; -2 is outside, so is filled here too
+    k = tf.where(at_infinity, 1.0, k)
+    xs = tf.where(at_infinity, -2.0, (a0 * xx + a1 * yy + a2) / k)
+    ys = tf.where(at_infinity, -2.0, (b0 * xx + b1 * yy + b2) / k)
+    return bilinear_sample(image, ys, xs)
+
+
+_affine_sample_xla = tf.function(_affine_sample, jit_compile=True)
+
+
+def _affine_from_draws(u: tf.Tensor, low: tf.Tensor, high: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
+    """:func:`random_affine`'s transforms from uniform draws ``u`` (6, B) in [0, 1) and the ranges
+    of rotation (rad), scale, log-squeeze, shear (rad) and the x/y shifts (fractions)."""
+    angle, zoom, q, shear, tx, ty = tf.unstack(low[:, None] + (high - low)[:, None] * u)
+    q = tf.exp(q)
+    return affine_matrices(
+        tf.shape(u)[1], height, width, angle=angle, scale_x=zoom * q, scale_y=zoom / q, shear=shear,
+        shift_x=tx * tf.cast(width, tf.float32), shift_y=ty * tf.cast(height, tf.float32),
+    )
+
+
+@tf.function(jit_compile=True)
+def _random_affine_xla(image: tf.Tensor, u: tf.Tensor, low: tf.Tensor, high: tf.Tensor) -> tf.Tensor:
+    """The transforms and the warp of :func:`random_affine` in one XLA kernel (the random draws
+    stay outside: XLA's stateless generator gives other numbers than TensorFlow's)."""
+    height, width = _hw(image)
+    return _affine_sample(image, _affine_from_draws(u, low, high, height, width))
 
 
 @_batched
@@ -548,21 +601,14 @@ def random_affine(
         _check_nonneg(v, k) for v, k in ((rotation, "rotation"), (squeeze, "squeeze"), (shear, "shear"), (translate, "translate"))
     )
     s0, s1 = _check_range(scale, "scale", positive=True)
-    height, width = _hw(image)
-    n = tf.shape(image)[0]
-    s = split_seed(seed, 6)
     rad = math.pi / 180.0
-    zoom = _uniform(s[1], n, s0, s1)
-    q = tf.exp(_uniform(s[2], n, -squeeze, squeeze))
-    transforms = affine_matrices(
-        n, height, width,
-        angle=_uniform(s[0], n, -rotation * rad, rotation * rad),
-        scale_x=zoom * q,
-        scale_y=zoom / q,
-        shear=_uniform(s[3], n, -shear * rad, shear * rad),
-        shift_x=_uniform(s[4], n, -translate, translate) * tf.cast(width, tf.float32),
-        shift_y=_uniform(s[5], n, -translate, translate) * tf.cast(height, tf.float32),
-    )
+    low = tf.constant([-rotation * rad, s0, -squeeze, -shear * rad, -translate, -translate], tf.float32)
+    high = tf.constant([rotation * rad, s1, squeeze, shear * rad, translate, translate], tf.float32)
+    u = tf.random.stateless_uniform(tf.stack([6, tf.shape(image)[0]]), seed, dtype=tf.float32)
+    if _fast_affine(image, interpolation, fill_mode, 0.0):
+        return _random_affine_xla(image, u, low, high)
+    height, width = _hw(image)
+    transforms = _affine_from_draws(u, low, high, height, width)
     return affine_transform(image, transforms, interpolation=interpolation, fill_mode=fill_mode)
 
 
@@ -601,20 +647,30 @@ def elastic_distort(image: tf.Tensor, seed: tf.Tensor, *, alpha: float = 34.0, s
 
 def bilinear_sample(batch: tf.Tensor, ys: tf.Tensor, xs: tf.Tensor) -> tf.Tensor:
     """Sample ``batch`` (B, H, W, C) at float pixel coordinates ``ys``, ``xs`` (B, h, w); zeros
-    outside the image."""
-    height, width = _hw(batch)
+    outside the image.
+
+    The batch is padded by zeros (one pixel before, two after) and the coordinates clipped to
+    ``[-1, size]``, so every tap reads inside the padded image and a tap outside the image reads a
+    zero: four flat gathers and no masks.
+    """
+    shape = tf.shape(batch)
+    n, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+    ys = tf.clip_by_value(ys, -1.0, tf.cast(height, tf.float32))
+    xs = tf.clip_by_value(xs, -1.0, tf.cast(width, tf.float32))
     y0, x0 = tf.floor(ys), tf.floor(xs)
     wy, wx = (ys - y0)[..., None], (xs - x0)[..., None]
-    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    padded_w = width + 3
+    flat = tf.reshape(tf.pad(batch, [[0, 0], [1, 2], [1, 2], [0, 0]]), tf.stack([-1, channels]))
+    first = (
+        tf.range(n)[:, None, None] * ((height + 3) * padded_w)
+        + (tf.cast(y0, tf.int32) + 1) * padded_w + tf.cast(x0, tf.int32) + 1
+    )
 
-    def tap(y: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
-        inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-        idx = tf.stack([tf.clip_by_value(y, 0, height - 1), tf.clip_by_value(x, 0, width - 1)], -1)
-        values = tf.gather_nd(batch, idx, batch_dims=1)
-        return values * tf.cast(inside, batch.dtype)[..., None]
+    def tap(offset: tf.Tensor | int) -> tf.Tensor:
+        return tf.gather(flat, first + offset)
 
-    top = tap(y0, x0) * (1 - wx) + tap(y0, x0 + 1) * wx
-    bottom = tap(y0 + 1, x0) * (1 - wx) + tap(y0 + 1, x0 + 1) * wx
+    top = tap(0) * (1 - wx) + tap(1) * wx
+    bottom = tap(padded_w) * (1 - wx) + tap(padded_w + 1) * wx
     return top * (1 - wy) + bottom * wy
 
 
