@@ -56,6 +56,33 @@ def test_training_shuffles_with_the_seed(shapes):
     assert sorted(a[0][1]) == sorted(a[1][1])
 
 
+def test_whole_set_shuffle_yields_every_example_once_per_epoch():
+    # 10 examples whose pixels carry their index, so batches can be traced back to examples
+    images = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 1), np.uint8)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.arange(10)))
+    info = DatasetInfo(name="ten", task="classification", num_classes=10, class_names=[str(i) for i in range(10)],
+                       image_shape=(4, 4, 1), num_examples=10)
+
+    def epochs(**kwargs):
+        pipe = make_pipeline(ds, info, training=True, batch_size=4, seed=3, normalize=False, **kwargs)
+        return [_batches(pipe) for _ in range(2)]
+
+    for kwargs in ({}, {"shuffle_buffer": 4}):  # the whole-set path, and tf.data's shuffle buffer
+        runs = epochs(**kwargs)
+        for batches in runs:
+            assert [len(y) for _, y in batches] == [4, 4, 2]
+            labels = np.concatenate([y for _, y in batches])
+            assert sorted(labels) == list(range(10))  # each example once
+            for x, y in batches:  # images stay with their labels
+                assert np.allclose(x[:, 0, 0, 0] * 255, y)
+        first, second = (np.concatenate([y for _, y in b]) for b in runs)
+        assert not np.array_equal(first, second)  # a new order each epoch
+        assert np.array_equal(first, np.concatenate([y for _, y in epochs(**kwargs)[0]]))  # seeded
+    dropped = make_pipeline(ds, info, training=True, batch_size=4, drop_remainder=True)
+    assert dropped.element_spec[0].shape.as_list() == [4, 4, 4, 1]
+    assert [len(y) for _, y in _batches(dropped)] == [4, 4]
+
+
 def test_vectorised_and_per_image_augmentation(shapes):
     ds, info = shapes
     for name in ("cifar", "lenet", "vgg"):

@@ -9,16 +9,18 @@ Two tables, printed as Markdown:
    own crop, as the papers and our policies do).
 2. training steps/s of LeNet-5 on digits, ResNet-20 on shapes 32x32 and MobileNet on shapes
    128x128, fed by the real pipeline (with augmentation) and by one pre-materialised batch repeated
-   (no input cost at all); the ratio is how close the real pipeline comes to free input.
+   (no input cost at all); the ratio is how close the real pipeline comes to free input. It is
+   the median, over ``--pairs`` back-to-back (real, pre-materialised) runs, of each pair's ratio,
+   with its quartiles: the two runs of a pair share the load of the moment.
 
 Every figure is given twice: per wall-clock second, and per CPU-second of this process (all
 threads). On a machine shared with other work the wall-clock figures swing with the load; the
-CPU-time figures measure the work itself and barely move. Each is the median of ``--repeats``
-runs, and the real/pre-materialised runs alternate so that both see the same load.
+CPU-time figures measure the work itself and move less. The policy figures are the median of
+``--repeats`` runs.
 
 Usage::
 
-    python tools/bench_pipeline.py                 # default run (about 5 minutes on 2 idle cores)
+    python tools/bench_pipeline.py                 # default run (about 7 minutes on 2 idle cores)
     python tools/bench_pipeline.py --quick         # smaller, for a smoke test
     python tools/bench_pipeline.py --sizes 32 --repeats 5 --skip-training
 """
@@ -166,11 +168,16 @@ TRAINING_CASES = {
 }
 
 
-def bench_training(cases: list[str], steps: dict[str, int], repeats: int) -> list[str]:
+def bench_training(cases: list[str], steps: dict[str, int], pairs: int) -> list[str]:
+    """One row per case: median steps/s of the real pipeline and of the pre-materialised batch,
+    and the median over ``pairs`` back-to-back (real, pre-materialised) runs of their ratio, with
+    its quartiles. Each pair shares the machine's load of the moment, so the paired ratio is
+    steadier than the ratio of the two medians (a 2-core machine swings a LeNet-5 step by 30 %
+    from one run to the next); the order within a pair alternates."""
     from kerascv_course.models import get_model, list_models
 
     rows = ["| model / data | batch | policy | real pipeline (steps/s) | pre-materialised (steps/s) "
-            "| ratio, wall clock | ratio, CPU time |", "|---|---|---|---|---|---|---|"]
+            "| ratio, wall clock (quartiles) | ratio, CPU time |", "|---|---|---|---|---|---|---|"]
     print("\n".join(rows), flush=True)
     for label in cases:
         name, kwargs, dataset, ds_kwargs, policy_name, size, batch = TRAINING_CASES[label]
@@ -187,14 +194,18 @@ def bench_training(cases: list[str], steps: dict[str, int], repeats: int) -> lis
         x, y = next(iter(real))
         fixed = tf.data.Dataset.from_tensors((x, y)).repeat()
         _steps_per_second(model, fixed, 3, skip=0)  # compile the train step once
+        _steps_per_second(model, real, 3, skip=0)  # and for the real pipeline's batch shape
         real_rates, fixed_rates = [], []
-        for _ in range(repeats):  # alternate, so that both see the same load
-            real_rates.append(_steps_per_second(model, real, steps[label]))
-            fixed_rates.append(_steps_per_second(model, fixed, steps[label]))
-        r = [statistics.median(v[i] for v in real_rates) for i in (0, 1)]
-        f = [statistics.median(v[i] for v in fixed_rates) for i in (0, 1)]
+        for i in range(pairs):
+            for which in ((real, real_rates), (fixed, fixed_rates))[:: 1 if i % 2 == 0 else -1]:
+                which[1].append(_steps_per_second(model, which[0], steps[label]))
+        wall = [r[0] / f[0] for r, f in zip(real_rates, fixed_rates)]
+        cpu = [r[1] / f[1] for r, f in zip(real_rates, fixed_rates)]
+        q1, _, q3 = statistics.quantiles(wall, n=4) if pairs > 1 else (wall[0],) * 3
         rows.append(
-            f"| {label} | {batch} | {policy_name} | {r[0]:.2f} | {f[0]:.2f} | {r[0] / f[0]:.0%} | {r[1] / f[1]:.0%} |"
+            f"| {label} | {batch} | {policy_name} | {statistics.median(r[0] for r in real_rates):.2f} "
+            f"| {statistics.median(f[0] for f in fixed_rates):.2f} | {statistics.median(wall):.0%} "
+            f"({q1:.0%}–{q3:.0%}) | {statistics.median(cpu):.0%} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -205,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 128], help="image sides for the policy table")
     parser.add_argument("--batch", type=int, default=128, help="batch size of the policy table")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per figure (median reported)")
+    parser.add_argument("--pairs", type=int, default=8, help="(real, pre-materialised) run pairs per training case")
+    parser.add_argument("--cases", nargs="+", default=None, metavar="TEXT",
+                        help="training cases whose label contains one of these (default: all)")
     parser.add_argument("--quick", action="store_true", help="small counts and steps (smoke test)")
     parser.add_argument("--skip-policies", action="store_true")
     parser.add_argument("--skip-training", action="store_true")
@@ -223,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         bench_policies(args.sizes, count, args.batch, repeats)
         print()
     if not args.skip_training:
-        bench_training(list(TRAINING_CASES), steps, repeats)
+        cases = [c for c in TRAINING_CASES if args.cases is None or any(t.lower() in c.lower() for t in args.cases)]
+        if not cases:
+            parser.error(f"--cases matches no training case; the cases are: {', '.join(TRAINING_CASES)}")
+        bench_training(cases, steps, 1 if args.quick else args.pairs)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n(total {time.perf_counter() - started:.0f} s, load average {load:.1f} at the end)")
     return 0

@@ -5,6 +5,11 @@
 
     decode/convert/resize (uint8) -> cache -> shuffle -> batch -> augment -> normalise -> prefetch
 
+When the shuffle buffer would hold every training example (a known count up to ``shuffle_buffer``)
+and augmentation runs on batches or not at all, cache, shuffle and batch are one step: the
+examples are stacked once, each epoch draws a seeded permutation of all of them, and each batch is
+one ``tf.gather`` (no per-example tf.data work).
+
 Augmentation runs on whole batches when the policy allows it (every transform of
 :mod:`kerascv_course.data.augment` does) and the images have one fixed, small size (up to 64x64,
 where it is measured faster); otherwise per image before batching. Each image (or batch) gets its own stateless seed from a seeded
@@ -126,7 +131,8 @@ def make_pipeline(
         augment: ``(image, label, seed) -> (image, label)`` applied when training, e.g. from
             :func:`~kerascv_course.data.augment.get_policy`.
         seed: seed of shuffling and augmentation.
-        shuffle_buffer: shuffle buffer size (training only).
+        shuffle_buffer: shuffle buffer size (training only). A training set of at most this many
+            examples (of known count) is shuffled whole, by a permutation per epoch.
         cache: ``True`` caches the resized uint8 examples in memory, a path caches to that file,
             ``False`` does not cache.
         deterministic: element order of parallel ops (``None``: tf.data's default, ordered).
@@ -193,14 +199,19 @@ def make_pipeline(
             f"The images of {info.name!r} vary in size ({stored}); pass `image_size` so they can "
             f"be batched. Received: image_size={image_size!r}"
         )
-    if cache:
-        ds = ds.cache(cache if isinstance(cache, str) else "")
-    if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     small = fixed and stored[0] * stored[1] <= VECTORIZE_MAX_PIXELS
     on_batches = augment is not None and (
         vectorize if vectorize is not None else (getattr(augment, "batched", False) and small)
     )
+    count = int(ds.cardinality())
+    whole = training and fixed and (augment is None or on_batches) and 0 < count <= shuffle_buffer
+    if whole:  # the buffer would hold every example: shuffle them all, one gather per batch
+        ds = _shuffled_batches(ds, count, batch_size, drop_remainder, seed, cache)
+    else:
+        if cache:
+            ds = ds.cache(cache if isinstance(cache, str) else "")
+        if training:
+            ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if augment is not None and not on_batches:
         ds = _zip_seeds(ds, seed).map(
             lambda pair, s: augment(to_float(pair[0]), pair[1], s),
@@ -214,7 +225,8 @@ def make_pipeline(
         image = to_float(image)
         return (normalize_image(image, info) if normalize else image), label
 
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if not whole:
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if on_batches:  # augment and normalise each batch in one function
         ds = _zip_seeds(ds, seed).map(
             lambda pair, s: finish(*augment(to_float(pair[0]), pair[1], s)),
@@ -244,6 +256,32 @@ def _scale_uint8(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
     scale = tf.constant([1.0 / (255.0 * s) for s in std], tf.float32)
     offset = tf.constant([-m / s for m, s in zip(mean, std)], tf.float32)
     return tf.cast(image, tf.float32) * scale + offset
+
+
+def _shuffled_batches(
+    ds: tf.data.Dataset, count: int, batch_size: int, drop_remainder: bool, seed: int, cache: bool | str
+) -> tf.data.Dataset:
+    """Batches of all ``count`` examples of ``ds`` in a new seeded order each epoch.
+
+    What ``shuffle(buffer >= count).batch(batch_size)`` yields, without its per-example cost:
+    the examples are stacked into one tensor (cached, when ``cache`` asks), each epoch draws a
+    permutation from its own seed, and each batch is one ``tf.gather``. For a LeNet-5 step on
+    2 cores that per-example work was a few percent of the step (docs/benchmarks/data.md).
+    """
+    stacked = ds.batch(count)
+    if cache:
+        stacked = stacked.cache(cache if isinstance(cache, str) else "")
+    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2).take(1)
+    full, rest = divmod(count, batch_size)
+
+    def batches(examples: tuple[tf.Tensor, tf.Tensor], epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), epoch)
+        index = tf.data.Dataset.from_tensor_slices(tf.reshape(order[: full * batch_size], [full, batch_size]))
+        if rest and not drop_remainder:
+            index = index.concatenate(tf.data.Dataset.from_tensors(order[full * batch_size:]))
+        return index.map(lambda i: tuple(tf.gather(part, i) for part in examples))
+
+    return tf.data.Dataset.zip((stacked, epoch_seed)).flat_map(batches)
 
 
 def _zip_seeds(ds: tf.data.Dataset, seed: int) -> tf.data.Dataset:
