@@ -94,7 +94,7 @@ def markdown(results: dict[str, list[dict]], args: argparse.Namespace, wall: flo
         "MobileNet (`kerascv_course.get_model(\"mobilenet\", alpha=…, classes=1000)`, untrained) exported",
         "with `kerascv_course.export.export_tflite` in each quantization (int8: full integer, uint8",
         f"input/output, calibrated on {args.calibration} random images; per-channel kernel scales, and",
-        f"per tensor in the `int8 per tensor` row). Latency: one image, LiteRT",
+        "per tensor in the `int8 per tensor` row). Latency: one image, LiteRT",
         f"interpreter (`ai_edge_litert`, XNNPACK, {args.threads} thread(s)), median of {args.runs}",
         f"invocations, median over {args.repeats} interleaved rounds; the Keras row is the same model",
         "called through a traced `tf.function` (TensorFlow's default thread pools: all cores).",
