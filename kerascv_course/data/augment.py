@@ -533,7 +533,7 @@ def _affine_sample(image: tf.Tensor, transforms: tf.Tensor) -> tf.Tensor:
     The same float32 coordinates and sampling, equal to the op within float rounding. Compiled
     by XLA (:data:`_affine_sample_xla`) it takes about a quarter of the op's CPU time: the op costs
     about 17 ns per output pixel on the project's 2-core machine (1.1 ms for 64 images of 32x32,
-    a seventh of a LeNet-5 training step), the fused kernel about 4 ns (docs/benchmarks/data.md).
+    a seventh of a LeNet-5 training step), the fused kernel about 5 ns (docs/benchmarks/data.md).
     """
     height, width = _hw(image)
     yy, xx = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
