@@ -163,6 +163,12 @@ def _hw(batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return shape[1], shape[2]
 
 
+def _hw_float(image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Height and width of one ``(H, W, C)`` image, as float32."""
+    shape = tf.shape(image)
+    return tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+
+
 def _boxes(y0, x0, h, w, height, width, out_h: int, out_w: int) -> tf.Tensor:
     """``crop_and_resize`` boxes, in the coordinates of the image padded by one pixel (see
     :func:`_crop_and_resize`), that sample region ``[y0, y0+h) x [x0, x0+w)`` (pixel edges) at
@@ -348,8 +354,7 @@ def random_resized_crop(
     flip = check_probability(flip, "flip")
     image = tf.convert_to_tensor(image)
     if image.shape.rank == 3:
-        height, width = _hw(image[tf.newaxis])
-        hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+        hf, wf = _hw_float(image)
         s = split_seed(seed, 4)
         area = _uniform(s[0], 1, lo, hi)[0] * hf * wf
         aspect = tf.exp(_uniform(s[1], 1, math.log(r0), math.log(r1))[0])
@@ -426,8 +431,7 @@ def scale_jitter(
     flip = check_probability(flip, "flip")
     image = tf.convert_to_tensor(image)
     if image.shape.rank == 3:
-        height, width = _hw(image[tf.newaxis])
-        hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+        hf, wf = _hw_float(image)
         s = split_seed(seed, 2)
         factor = _uniform(s[0], 1, lo, hi)[0] / tf.minimum(hf, wf)
         return _window_resize(image, s[1], out_h / factor, out_w / factor, (out_h, out_w), "bilinear", flip)
