@@ -83,6 +83,33 @@ def test_whole_set_shuffle_yields_every_example_once_per_epoch():
     assert [len(y) for _, y in _batches(dropped)] == [4, 4]
 
 
+def test_groups_of_batches_give_the_same_batches(shapes, monkeypatch):
+    # Small batches are gathered and normalised in groups of batches, then split: the batches
+    # (and their known count) must be those of one batch at a time.
+    ds, info = shapes
+    from kerascv_course.data import pipeline
+
+    assert pipeline._group(8, tf.TensorShape([32, 32, 3])) == 16
+    assert pipeline._group(128, tf.TensorShape([32, 32, 3])) == 4
+    assert pipeline._group(32, tf.TensorShape([224, 224, 3])) == 1
+
+    def run(**kwargs):
+        pipe = make_pipeline(ds, info, batch_size=10, seed=5, **kwargs)
+        return int(pipe.cardinality()), _batches(pipe)
+
+    for kwargs in (dict(training=False), dict(training=True), dict(training=True, shuffle_buffer=8),
+                   dict(training=True, drop_remainder=True)):
+        grouped = run(**kwargs)
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "GROUP_MAX_PIXELS", 0)  # one batch per call
+            single = run(**kwargs)
+        n = 9 if kwargs.get("drop_remainder") else 10  # 96 examples
+        assert grouped[0] == single[0] == len(grouped[1]) == n
+        assert [len(y) for _, y in grouped[1]] == [len(y) for _, y in single[1]]
+        for (xa, ya), (xb, yb) in zip(grouped[1], single[1]):
+            assert np.array_equal(ya, yb) and np.array_equal(xa, xb)
+
+
 def test_vectorised_and_per_image_augmentation(shapes):
     ds, info = shapes
     for name in ("cifar", "lenet", "vgg"):
@@ -179,26 +206,31 @@ def test_mirrored_strategy_on_two_logical_cpus_gets_global_batches():
 
         strategy = get_strategy("cpu:2")
         ds, info = load_dataset("shapes", "train", num_examples=40)
-        kwargs = dict(training=True, batch_size=16, augment=get_policy("cifar", info=info),
-                      strategy=strategy, drop_remainder=True)
-        plain = make_pipeline(ds, info, **kwargs)
-        policy = plain.options().experimental_distribute.auto_shard_policy
-        data = policy == tf.data.experimental.AutoShardPolicy.DATA
-        dist = make_pipeline(ds, info, distribute=True, **kwargs)
-        steps = []
-        for images, labels in dist:
-            local = strategy.experimental_local_results(images)
-            steps.append([int(t.shape[0]) for t in local])
-        print(json.dumps(dict(replicas=strategy.num_replicas_in_sync, steps=steps,
-                              plain=[int(x.shape[0]) for x, _ in plain], data=bool(data))))
+        result = dict(replicas=strategy.num_replicas_in_sync)
+        for drop in (True, False):
+            kwargs = dict(training=True, batch_size=16, augment=get_policy("cifar", info=info),
+                          strategy=strategy, drop_remainder=drop)
+            plain = make_pipeline(ds, info, **kwargs)
+            policy = plain.options().experimental_distribute.auto_shard_policy
+            result["data"] = policy == tf.data.experimental.AutoShardPolicy.DATA
+            dist = make_pipeline(ds, info, distribute=True, **kwargs)
+            steps = []
+            for images, labels in dist:
+                local = strategy.experimental_local_results(images)
+                steps.append([int(t.shape[0]) for t in local])
+            result[f"steps {drop}"] = steps
+            result[f"plain {drop}"] = [int(x.shape[0]) for x, _ in plain]
+        print(json.dumps(result))
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2
-    assert result["steps"] == [[8, 8], [8, 8]]  # 40 examples: two global batches of 16
-    assert result["plain"] == [16, 16]
+    assert result["steps True"] == [[8, 8], [8, 8]]  # 40 examples: two global batches of 16
+    assert result["plain True"] == [16, 16]
+    assert result["steps False"] == [[8, 8], [8, 8], [4, 4]]  # and the last 8
+    assert result["plain False"] == [16, 16, 8]
     assert result["data"]  # in-memory data: shard by examples
 
 

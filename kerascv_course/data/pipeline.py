@@ -8,7 +8,9 @@
 When the shuffle buffer would hold every training example (a known count up to ``shuffle_buffer``)
 and augmentation runs on batches or not at all, cache, shuffle and batch are one step: the
 examples are stacked once, each epoch draws a seeded permutation of all of them, and each batch is
-one ``tf.gather`` (no per-example tf.data work).
+one ``tf.gather`` (no per-example tf.data work). Small batches are gathered, augmented and
+normalised a group at a time (up to :data:`GROUP_MAX_PIXELS` pixels, e.g. 8 batches of 64 32x32
+images) and split afterwards with ``rebatch``: the same batches, at a fraction of the per-call cost.
 
 Augmentation runs on whole batches when the policy allows it (every transform of
 :mod:`kerascv_course.data.augment` does) and the images have one fixed, small size (up to 64x64,
@@ -39,6 +41,12 @@ Augment = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tenso
 # Augment whole batches up to this many pixels per image (64x64): measured faster there, while
 # bigger images are faster per image (the batch no longer fits in cache; tools/bench_pipeline.py).
 VECTORIZE_MAX_PIXELS = 64 * 64
+
+# Work on batches of small images in groups of batches up to this many pixels (8 LeNet batches of
+# 64 32x32 images), then split them: each call of a tf.data map costs about 0.3 ms of CPU here, as
+# much as warping 64 such images (docs/benchmarks/data.md).
+GROUP_MAX_PIXELS = 512 * 32 * 32
+GROUP_MAX_BATCHES = 16
 
 _SHARD_POLICIES = {
     "memory": tf.data.experimental.AutoShardPolicy.DATA,
@@ -146,7 +154,8 @@ def make_pipeline(
             for a custom training loop (Keras ``fit`` distributes a plain dataset itself).
 
     Returns:
-        The batched, prefetched dataset (or the distributed dataset).
+        The batched, prefetched dataset (or the distributed dataset); its ``cardinality()`` is the
+        number of batches when the input's count is known.
 
     Raises:
         ValueError: for a bad batch size, shuffle buffer or image size, images that vary in size
@@ -205,8 +214,11 @@ def make_pipeline(
     )
     count = int(ds.cardinality())
     whole = training and fixed and (augment is None or on_batches) and 0 < count <= shuffle_buffer
+    # the batch-level work runs on groups of batches, split at the end: the same batches
+    group = _group(batch_size, stored) if fixed else 1
+    step, drop_step = batch_size * group, drop_remainder and group == 1
     if whole:  # the buffer would hold every example: shuffle them all, one gather per batch
-        ds = _shuffled_batches(ds, count, batch_size, drop_remainder, seed, cache)
+        ds = _shuffled_batches(ds, count, step, drop_step, seed, cache)
     else:
         if cache:
             ds = ds.cache(cache if isinstance(cache, str) else "")
@@ -226,7 +238,7 @@ def make_pipeline(
         return (normalize_image(image, info) if normalize else image), label
 
     if not whole:
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.batch(step, drop_remainder=drop_step)
     if on_batches:  # augment and normalise each batch in one function
         ds = _zip_seeds(ds, seed).map(
             lambda pair, s: finish(*augment(to_float(pair[0]), pair[1], s)),
@@ -235,6 +247,11 @@ def make_pipeline(
         )
     else:
         ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    if group > 1:
+        ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+    if count > 0:  # known size: keep it known (Keras' progress bar and steps per epoch use it)
+        batches = count // batch_size if drop_remainder else -(-count // batch_size)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = shard_policy(info)
     if deterministic is not None:
@@ -243,6 +260,11 @@ def make_pipeline(
     if distribute:
         return strategy.experimental_distribute_dataset(ds)
     return ds
+
+
+def _group(batch_size: int, stored: tf.TensorShape) -> int:
+    """How many batches of images of ``stored`` shape to process per call (at least 1)."""
+    return max(1, min(GROUP_MAX_BATCHES, GROUP_MAX_PIXELS // (batch_size * stored[0] * stored[1])))
 
 
 def _scale_uint8(image: tf.Tensor, info: DatasetInfo) -> tf.Tensor:
