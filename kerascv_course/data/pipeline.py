@@ -10,7 +10,8 @@ and augmentation runs on batches or not at all, cache, shuffle and batch are one
 examples are stacked once, each epoch draws a seeded permutation of all of them, and each batch is
 one ``tf.gather`` (no per-example tf.data work). Small batches are gathered, augmented and
 normalised a group at a time (up to :data:`GROUP_MAX_PIXELS` pixels, e.g. 8 batches of 64 32x32
-images) and split afterwards with ``rebatch``: the same batches, at a fraction of the per-call cost.
+images), prefetched, and split with ``rebatch`` as the consumer asks: the same batches, at a
+fraction of the per-call cost.
 
 Augmentation runs on whole batches when the policy allows it (every transform of
 :mod:`kerascv_course.data.augment` does) and the images have one fixed, small size (up to 64x64,
@@ -43,8 +44,8 @@ Augment = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], "tuple[tf.Tensor, tf.Tenso
 VECTORIZE_MAX_PIXELS = 64 * 64
 
 # Work on batches of small images in groups of batches up to this many pixels (8 LeNet batches of
-# 64 32x32 images), then split them: each call of a tf.data map costs about 0.3 ms of CPU here, as
-# much as warping 64 such images (docs/benchmarks/data.md).
+# 64 32x32 images), then split them: each batch-level call (map, XLA kernel, thread hand-over)
+# has a fixed CPU cost: for LeNet-5 on digits, about 0.8 -> 0.55 ms per batch (docs/benchmarks/data.md).
 GROUP_MAX_PIXELS = 512 * 32 * 32
 GROUP_MAX_BATCHES = 16
 
@@ -247,16 +248,20 @@ def make_pipeline(
         )
     else:
         ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    ds = ds.prefetch(AUTOTUNE)
+    options = tf.data.Options()
     if group > 1:
+        # Split the prefetched groups as the consumer asks: a slice, cheaper than handing every
+        # batch over from another thread (a prefetch here, or the one tf.data would inject).
         ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+        options.experimental_optimization.inject_prefetch = False
     if count > 0:  # known size: keep it known (Keras' progress bar and steps per epoch use it)
         batches = count // batch_size if drop_remainder else -(-count // batch_size)
         ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-    options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = shard_policy(info)
     if deterministic is not None:
         options.deterministic = deterministic
-    ds = ds.with_options(options).prefetch(AUTOTUNE)
+    ds = ds.with_options(options)
     if distribute:
         return strategy.experimental_distribute_dataset(ds)
     return ds
