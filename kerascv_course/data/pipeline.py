@@ -248,12 +248,11 @@ def make_pipeline(
         )
     else:
         ds = ds.map(finish, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    ds = ds.prefetch(AUTOTUNE)
     options = tf.data.Options()
     if group > 1:
         # Split the prefetched groups as the consumer asks: a slice, cheaper than handing every
         # batch over from another thread (a prefetch here, or the one tf.data would inject).
-        ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.prefetch(AUTOTUNE).rebatch(batch_size, drop_remainder=drop_remainder)
         options.experimental_optimization.inject_prefetch = False
     if count > 0:  # known size: keep it known (Keras' progress bar and steps per epoch use it)
         batches = count // batch_size if drop_remainder else -(-count // batch_size)
@@ -262,6 +261,8 @@ def make_pipeline(
     if deterministic is not None:
         options.deterministic = deterministic
     ds = ds.with_options(options)
+    if group == 1:
+        ds = ds.prefetch(AUTOTUNE)
     if distribute:
         return strategy.experimental_distribute_dataset(ds)
     return ds
