@@ -11,7 +11,8 @@ error 40.7 %, top-5 error 18.2 % (one network, ILSVRC-2012 validation).
     python recipes/alexnet_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="alexnet",
@@ -34,4 +35,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

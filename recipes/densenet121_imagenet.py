@@ -10,7 +10,8 @@ Published: top-1 error 25.02 %, top-5 error 7.71 % (single 224 crop, Table 3; 10
     python recipes/densenet121_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="densenet121",
@@ -32,4 +33,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -14,7 +14,8 @@ and the same ratios (1, 0.4, 0.2, 0.1, 0.02). MNIST is resized from 28 to 32 by 
     python recipes/lenet5_mnist.py --smoke           # seconds
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="lenet5",
@@ -35,4 +36,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

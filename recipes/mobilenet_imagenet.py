@@ -12,7 +12,8 @@ MobileNet, not on depthwise filters). Published: top-1 error 29.4 % (70.6 % accu
     python recipes/mobilenet_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="mobilenet",
@@ -28,7 +29,7 @@ RECIPE = Recipe(
     momentum=0.9,
     weight_decay=4e-5,
     weight_decay_mode="l2",
-    weight_decay_exclude=["depthwise"],
+    weight_decay_exclude=["conv_dw_"],
     schedule="exponential",
     schedule_kwargs={"rate": 0.94, "every_epochs": 2},
     augment="inception",
@@ -38,4 +39,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -17,7 +17,8 @@ probabilities and single-image latency.
     kerascv-course predict runs/mobilenet-shapes/export/model_int8.tflite image.png
 """
 
-from kerascv_course.export.recipe import ExportSettings, run_export_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.export.recipe import ExportSettings
 from kerascv_course.training import Recipe
 
 RECIPES = {
@@ -34,7 +35,7 @@ RECIPES = {
         momentum=0.9,
         nesterov=True,
         weight_decay=4e-5,
-        weight_decay_exclude=["depthwise"],
+        weight_decay_exclude=["conv_dw_"],
         schedule="cosine",
         output="runs/mobilenet-shapes",
         notes="Course settings (not the paper's): SGD+Nesterov, cosine decay, no augmentation.",
@@ -51,7 +52,7 @@ RECIPES = {
         momentum=0.9,
         nesterov=True,
         weight_decay=4e-5,
-        weight_decay_exclude=["depthwise"],
+        weight_decay_exclude=["conv_dw_"],
         schedule="cosine",
         augment="inception",
         test_split="validation",
@@ -64,4 +65,4 @@ RECIPES = {
 EXPORT = ExportSettings(quantizations=("float32", "int8"), input_type="uint8", output_type="uint8")
 
 if __name__ == "__main__":
-    raise SystemExit(run_export_recipe_cli(RECIPES, EXPORT))
+    raise SystemExit(main(RECIPES, export=EXPORT))

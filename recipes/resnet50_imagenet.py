@@ -11,7 +11,8 @@ top-1 error 22.85 %, top-5 error 6.71 % (10-crop, Table 3).
     python recipes/resnet50_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="resnet50",
@@ -33,4 +34,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -11,7 +11,8 @@ ResNet-56 6.97 %, ResNet-110 6.43 % (best of 5; mean 6.61 %).
     python recipes/resnet_cifar10.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 HE_2015_CIFAR = Recipe(
     model="resnet20",
@@ -41,4 +42,4 @@ RECIPES = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPES))
+    raise SystemExit(main(RECIPES))

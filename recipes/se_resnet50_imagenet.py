@@ -10,7 +10,8 @@ decay of the ResNet baseline (1e-4). Published: top-1 error 23.29 %, top-5 error
     python recipes/se_resnet50_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="se_resnet50",
@@ -32,4 +33,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

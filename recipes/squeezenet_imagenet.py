@@ -10,7 +10,8 @@ The paper refers to its released Caffe solver (SqueezeNet v1.0 ``solver.prototxt
     python recipes/squeezenet_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="squeezenet1_0",
@@ -33,4 +34,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -18,7 +18,8 @@ on CIFAR-10; there is no published STL-10 figure for this network.
     python recipes/stl10_cifar_tutorial.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="cifar_tutorial",
@@ -42,4 +43,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -12,7 +12,7 @@ hparams.png plots the objective against the most important of them.
         --hparams runs/tune-mobilenet-shapes/best_hparams.json
 """
 
-from kerascv_course.cli.tune import run_tune_recipe_cli
+from kerascv_course.cli.script import main
 from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
@@ -25,7 +25,7 @@ RECIPE = Recipe(
     learning_rate=1e-3,
     momentum=0.9,
     weight_decay=4e-5,
-    weight_decay_exclude=["depthwise"],  # "very little or no weight decay" on depthwise filters
+    weight_decay_exclude=["conv_dw_"],  # "very little or no weight decay" on depthwise filters
     output="runs/tune-mobilenet-shapes",
     notes="Width (alpha) and resolution (input side) trade-off of MobileNet v1, searched.",
 )
@@ -38,12 +38,9 @@ SPACE = {
 
 SEARCH = dict(tuner="bayesian", max_trials=12, patience=3)
 
-SMOKE_RECIPE = dict(
-    epochs=1, batch_size=32, output="runs/tune-mobilenet-shapes-smoke", overwrite=True,
-    tensorboard=False, dataset_kwargs={"num_examples": {"train": 256, "validation": 64, "test": 64}},
-)
+# --smoke: the generic smoke run (embedded digits, 2 steps of 8 images, 1 epoch) and 2 trials.
+SMOKE = dict(output="runs/tune-mobilenet-shapes-smoke")
 SMOKE_SEARCH = dict(tuner="random", max_trials=2, patience=0)
 
 if __name__ == "__main__":
-    raise SystemExit(run_tune_recipe_cli(RECIPE, SPACE, search=SEARCH, smoke_recipe=SMOKE_RECIPE,
-                                         smoke_search=SMOKE_SEARCH))
+    raise SystemExit(main(RECIPE, smoke=SMOKE, search=SEARCH, space=SPACE, smoke_search=SMOKE_SEARCH))

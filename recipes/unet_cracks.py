@@ -13,7 +13,8 @@ docs/benchmarks/unet.md has this recipe's measured mean IoU and wall time.
     python recipes/unet_cracks.py --smoke         # seconds
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="unet",
@@ -31,4 +32,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -13,7 +13,8 @@ validation: the last 10 %; test: tfds ``test``. The U-Net paper has no pets figu
     python recipes/unet_pets.py --smoke                            # seconds, on the embedded cracks
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="unet",
@@ -31,4 +32,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

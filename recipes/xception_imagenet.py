@@ -10,7 +10,8 @@ given (here 256 images and 100 epochs). Published: top-1 error 21.0 %, top-5 err
     python recipes/xception_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="xception",
@@ -33,4 +34,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

@@ -12,8 +12,8 @@ import pytest
 from kerascv_course import get_model
 from kerascv_course.data import load_dataset, make_pipeline
 from kerascv_course.training import Recipe, train
+from kerascv_course.training.checks import check_recipe
 from kerascv_course.training.pseudo import pseudo_labelled
-from kerascv_course.training.trainer import check_recipe
 
 
 @pytest.fixture()
@@ -37,7 +37,7 @@ def _recipe(tmp_path, **changes):
     [
         ({}, None),  # off: nothing to check
         ({"threshold": 0.9}, "needs a `teacher`"),
-        ({"teacher": "missing-run"}, "no model at"),
+        ({"teacher": "missing-run"}, "No run folder or model file at"),
         ({"teacher": "TEACHER", "threshold": 1.0}, "in [0, 1)"),
         ({"teacher": "TEACHER", "threshold": "high"}, "in [0, 1)"),
         ({"teacher": "TEACHER", "max_examples": 0}, "positive integer"),

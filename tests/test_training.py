@@ -11,19 +11,18 @@ import numpy as np
 import pytest
 
 from kerascv_course.cli import build_parser
+from kerascv_course.cli.script import main as script_main
 from kerascv_course.cli.train import recipe_from_args
 from kerascv_course.data import load_dataset
-from kerascv_course.training import Recipe, apply_hparams, run_recipe_cli, train
+from kerascv_course.training import Recipe, apply_hparams, train
+from kerascv_course.training.artifacts import read_history_csv
 from kerascv_course.training.callbacks import PlateauDecay
+from kerascv_course.training.checks import check_recipe
+from kerascv_course.training.model import compile_model
+from kerascv_course.training.run_data import label_encoder
 from kerascv_course.training.schedules import learning_rate_at, make_schedule, schedule_options
 from kerascv_course.training.strategy import check_tf_config, parse_strategy, scale_learning_rate
-from kerascv_course.training.trainer import (
-    check_recipe,
-    compile_model,
-    label_encoder,
-    read_history_csv,
-    resolve_output,
-)
+from kerascv_course.training.trainer import resolve_output
 
 FAST = dict(model="lenet5", dataset="digits", batch_size=32, steps_per_epoch=4, eval_steps=2, tensorboard=False)
 
@@ -144,11 +143,11 @@ def test_output_folder_errors(tmp_path):
     (tmp_path / "run" / "metrics.json").write_text("{}")
     with pytest.raises(FileExistsError, match="finished run"):
         resolve_output(Recipe(**FAST, output=str(tmp_path / "run")))
-    assert resolve_output(Recipe(**FAST, output=str(tmp_path / "run"), overwrite=True)) == str(tmp_path / "run")
+    assert resolve_output(Recipe(**FAST, output=str(tmp_path / "run"), overwrite=True)).path == str(tmp_path / "run")
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
         resolve_output(Recipe(**FAST, output=str(tmp_path / "file" / "run")))
-    with pytest.raises(PermissionError, match="not writable"):
+    with pytest.raises(PermissionError, match="cannot be written"):
         resolve_output(Recipe(**FAST, output="/proc/kerascv-course-test/run"))
 
 
@@ -204,7 +203,7 @@ def test_label_smoothing_loss_matches_numpy():
 
 def test_hparams_flags_and_precedence(tmp_path):
     hp = tmp_path / "best_hparams.json"
-    hp.write_text(json.dumps({"learning_rate": 0.5, "optimizer": "sgd", "variant": "modern", "_score": 0.9}))
+    hp.write_text(json.dumps({"learning_rate": 0.5, "optimizer": "sgd", "model_kwargs": {"variant": "modern"}}))
     args = build_parser().parse_args([
         "train", "lenet5", "--dataset", "digits", "--hparams", str(hp), "--lr", "0.02", "--momentum", "0.8",
         "--nesterov", "--weight-decay", "5e-4", "--schedule", "step", "--schedule-kwargs", '{"milestones": [3]}',
@@ -214,18 +213,18 @@ def test_hparams_flags_and_precedence(tmp_path):
     assert (r.optimizer, r.learning_rate, r.momentum, r.nesterov) == ("sgd", 0.02, 0.8, True)
     assert r.model_kwargs == {"variant": "modern"} and r.schedule_kwargs == {"milestones": [3]}
     assert (r.weight_decay, r.label_smoothing, r.mixed_precision, r.jit_compile, r.resume) == (5e-4, 0.1, None, True, False)
-    with pytest.raises(ValueError, match="neither a recipe field nor an argument"):
+    with pytest.raises(ValueError, match="Unknown hyper-parameter"):
         apply_hparams(r, {"learning_rat": 0.1})
 
 
 def test_recipe_runner_smoke_and_variants(capsys):
     base = Recipe(model="resnet20", dataset="cifar10", epochs=182, schedule="cosine", schedule_kwargs={"warmup_epochs": 5})
     variants = {"a": base, "b": base.replace(model="resnet56")}
-    assert run_recipe_cli(variants, argv=["--variant", "b", "--smoke", "--print-recipe", "--epochs", "3"]) == 0
+    assert script_main(variants, argv=["--variant", "b", "--smoke", "--print-recipe", "--epochs", "3"]) == 0
     printed = Recipe.from_dict(json.loads(capsys.readouterr().out))
     assert (printed.model, printed.dataset, printed.epochs, printed.steps_per_epoch) == ("resnet56", "digits", 3, 2)
     assert printed.schedule_kwargs["warmup_epochs"] == 1.5  # shortened to fit the smoke run
-    assert run_recipe_cli(base, argv=["--optimizer", "lamb"]) == 2
+    assert script_main(base, argv=["--optimizer", "lamb"]) == 2
     assert "optimizer" in capsys.readouterr().err
 
 
@@ -277,7 +276,7 @@ def test_run_folder_resume_and_identity_check(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train(recipe.replace(output=str(run)), verbose=0, callbacks=[_Crash(2)])
-    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    state = json.loads((run / "checkpoint" / "state-0002.json").read_text())
     assert state["epoch"] == 2 and not (run / "metrics.json").exists()
     with pytest.raises(ValueError, match=r"model: checkpoint 'lenet5', this run 'mlp'") as err:
         train(recipe.replace(output=str(run), model="mlp"), verbose=0)

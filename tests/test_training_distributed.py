@@ -22,7 +22,7 @@ import pytest
 from kerascv_course.cli import build_parser
 from kerascv_course.cli.train import recipe_from_args
 from kerascv_course.training import train
-from kerascv_course.training.trainer import read_history_csv
+from kerascv_course.training.artifacts import read_history_csv
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 BASE = (
@@ -123,17 +123,22 @@ def test_kill_9_then_the_same_command_resumes_to_the_same_weights(tmp_path):
         "--eval-steps", "2", "--deterministic", "--no-tensorboard", "--progress", "off", "--output",
     ]
     command = [sys.executable, "-m", "kerascv_course.cli", *argv, str(tmp_path / "run")]
-    state = tmp_path / "run" / "checkpoint" / "state.json"
+    checkpoint = tmp_path / "run" / "checkpoint"
+
+    def saved_epoch() -> int:  # the newest complete checkpoint state (state-NNNN.json)
+        states = sorted(checkpoint.glob("state-*.json")) if checkpoint.exists() else []
+        return int(states[-1].name[6:10]) if states else 0
+
     process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while time.time() < deadline and process.poll() is None:
-        if state.exists() and json.loads(state.read_text())["epoch"] >= 1:
+        if saved_epoch() >= 1:
             break
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
-    killed_at = json.loads(state.read_text())["epoch"]
+    killed_at = saved_epoch()
     assert 1 <= killed_at < 8 and not (tmp_path / "run" / "metrics.json").exists()
 
     subprocess.run(command, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=240)

@@ -297,7 +297,7 @@ def test_width_and_resolution_search_on_shapes(tmp_path):
     result = tune(recipe, tuner="random", max_trials=2, space=space, retrain=False)
     rows = result.trials
     assert [r["status"] for r in rows] == ["COMPLETED"] * 2
-    from kerascv_course.training.trainer import load_splits
+    from kerascv_course.training.run_data import load_splits
 
     splits, info = load_splits(recipe)
     hypermodel = CourseHyperModel(recipe, info, splits, space=space)
@@ -311,7 +311,7 @@ def test_width_and_resolution_search_on_shapes(tmp_path):
         model = hypermodel.build(hp)
         assert model.input_shape == (None, side, side, 3)
         assert model.count_params() == row["params"]
-        train, _ = hypermodel.pipelines(hypermodel.trial_recipe(hp), model)
+        train = hypermodel.run_data(hypermodel.trial_recipe(hp), model).train(0)
         assert tuple(next(iter(train))[0].shape) == (32, side, side, 3)
     best = max(rows, key=lambda r: r["val_accuracy"])
     assert result.best_trial == best["trial"]

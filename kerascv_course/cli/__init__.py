@@ -43,9 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from kerascv_course.cli.script import USER_ERRORS
+
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError) as err:
+    except USER_ERRORS as err:
         print(f"kerascv-course {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

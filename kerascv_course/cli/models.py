@@ -125,27 +125,14 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def _load_source(source: str):
     """(model, dataset name or None) from a run folder, a .keras file or a registered name."""
-    import json
     import os
 
-    import keras
-
     from kerascv_course.models import REGISTRY, get_model
+    from kerascv_course.training.run_folder import resolve_model_source
 
-    if os.path.isdir(source):
-        path = os.path.join(source, "model.keras")
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"No model.keras in the run folder {source!r}. Received: source={source!r}")
-        dataset = None
-        recipe = os.path.join(source, "recipe.json")
-        if os.path.exists(recipe):
-            with open(recipe, encoding="utf-8") as fh:
-                dataset = json.load(fh).get("dataset")
-        return keras.saving.load_model(path, compile=False, safe_mode=True), dataset
-    if source.endswith(".keras"):
-        if not os.path.exists(source):
-            raise FileNotFoundError(f"No model file at {source!r}. Received: source={source!r}")
-        return keras.saving.load_model(source, compile=False, safe_mode=True), None
+    if os.path.exists(source) or source.endswith(".keras"):
+        found = resolve_model_source(source)
+        return found.load(), found.recipe.dataset if found.recipe is not None else None
     if source.lower() in REGISTRY:
         return get_model(source), None
     raise ValueError(

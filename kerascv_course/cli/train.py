@@ -15,9 +15,10 @@ examples:
   kerascv-course train lenet5 --dataset digits --hparams search/best_hparams.json
 
 Run the same command again after an interruption: training resumes from the last finished
-epoch (--no-resume starts over). --hparams takes a flat JSON object of recipe fields and builder
-arguments ({"learning_rate": 0.01, "optimizer": "sgd", "dropout": 0.3}; keys starting with "_"
-are ignored); explicit flags win over it. Multi-worker: the same command on every machine with
+epoch with the same settings (--epochs may grow; --no-resume or --overwrite starts over).
+--hparams takes the JSON file tune writes (best_hparams.json): recipe fields, with builder
+arguments under "model_kwargs" ({"learning_rate": 0.01, "optimizer": "sgd", "model_kwargs":
+{"dropout": 0.3}}); it sets hyper-parameters only, and explicit flags win over it. Multi-worker: the same command on every machine with
 --strategy multiworker and each machine's TF_CONFIG; only the chief writes --output.
 """
 
@@ -32,7 +33,7 @@ examples:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``evaluate``."""
-    from kerascv_course.training.runner import add_recipe_arguments
+    from kerascv_course.cli.recipe_args import add_progress_argument, add_recipe_arguments
 
     p = sub.add_parser(
         "train",
@@ -45,7 +46,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
-    add_recipe_arguments(p, dataset_required=True)
+    add_recipe_arguments(p, required=("dataset",))
+    add_progress_argument(p)
     p.set_defaults(handler=run_train)
 
     e = sub.add_parser(
@@ -81,16 +83,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def recipe_from_args(args: argparse.Namespace):
     """The :class:`~kerascv_course.training.Recipe` that the flags (and ``--hparams``) describe."""
+    from kerascv_course.cli.recipe_args import recipe_from_args as resolve
     from kerascv_course.training.recipe import Recipe
-    from kerascv_course.training.runner import recipe_from_args as resolve
 
     return resolve(Recipe(model=args.model, dataset=args.dataset), args)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from kerascv_course.training.runner import run_recipe
+    from kerascv_course.cli.script import run_recipe
+    from kerascv_course.training.checks import check_recipe
 
-    return run_recipe(recipe_from_args(args), progress=args.progress)
+    recipe = recipe_from_args(args)
+    check_recipe(recipe)  # answered before TensorFlow loads
+    return run_recipe(recipe, progress=args.progress)
 
 
 def default_evaluation_path(model: str, tta: str, ensemble: bool) -> str:

@@ -36,59 +36,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from kerascv_course.cli.recipe_args import add_recipe_arguments
+
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
-    p.add_argument("--dataset", help="dataset name, e.g. digits, shapes, cifar10")
-    p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
-    p.add_argument("--max-trials", type=int, default=10, help="most trials in the search (default 10)")
-    p.add_argument("--epochs", type=int, default=10,
-                   help="epochs per trial (Hyperband: the largest budget) and of the retraining")
-    p.add_argument("--space", default=None, help="JSON (or YAML) file of hyperparameter ranges")
-    p.add_argument("--objective", default=None,
-                   help="metric to optimise (default val_accuracy; val_mean_iou for segmentation)")
-    p.add_argument("--patience", type=int, default=3,
-                   help="early-stopping patience per trial in epochs (0: off; default 3)")
-    p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3)")
-    p.add_argument("--executions-per-trial", type=int, default=1)
-    p.add_argument("--no-retrain", action="store_true", help="do not retrain the best trial")
-    p.add_argument("--show-space", action="store_true", help="print the search space and exit")
-    p.add_argument("--output", default=None, help="search folder (default: a new one under runs/)")
-    p.add_argument("--overwrite", action="store_true", help="start afresh in --output")
-    p.add_argument("--strategy", default="auto", help="auto, mirrored or cpu:N (per trial)")
-    p.add_argument("--batch-size", type=int, default=64, help="global batch size when not searched")
-    p.add_argument("--optimizer", default="adam", help="optimizer when not searched")
-    p.add_argument("--learning-rate", "--lr", type=float, default=1e-3,
-                   help="learning rate when not searched")
-    p.add_argument("--image-size", type=int, default=None, help="resize images to this side")
-    p.add_argument("--augment", default="none", help="augmentation policy when not searched")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None, help="tensorflow-datasets data folder")
-    p.add_argument(
-        "--model-kwargs", type=json.loads, default={},
-        help='JSON dict of fixed builder arguments, e.g. \'{"alpha": 0.5}\'',
-    )
+    search = p.add_argument_group("search")
+    search.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
+    search.add_argument("--max-trials", type=int, default=10, help="most trials in the search (default 10)")
+    search.add_argument("--space", default=None, help="JSON (or YAML) file of hyperparameter ranges")
+    search.add_argument("--objective", default=None,
+                        help="metric to optimise (default val_accuracy; val_mean_iou for segmentation)")
+    search.add_argument("--patience", type=int, default=3,
+                        help="early-stopping patience per trial in epochs (0: off; default 3)")
+    search.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3)")
+    search.add_argument("--executions-per-trial", type=int, default=1)
+    search.add_argument("--no-retrain", action="store_true", help="do not retrain the best trial")
+    search.add_argument("--show-space", action="store_true", help="print the search space and exit")
+    # Every recipe flag sets the base recipe: values the space does not search, and the trials'
+    # --epochs (Hyperband: the largest budget). --output is the search folder.
+    add_recipe_arguments(p, hparams=False)
     p.set_defaults(handler=run_tune)
 
 
 def recipe_from_args(args: argparse.Namespace):
     """The base :class:`~kerascv_course.training.Recipe` the flags describe."""
-    from kerascv_course.training import Recipe
+    from kerascv_course.cli.recipe_args import recipe_from_args as resolve
+    from kerascv_course.training.recipe import Recipe
 
-    return Recipe(
-        model=args.model,
-        dataset=args.dataset or "",
-        model_kwargs=args.model_kwargs,
-        image_size=args.image_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        augment=args.augment,
-        strategy=args.strategy,
-        seed=args.seed,
-        data_dir=args.data_dir,
-        output=args.output,
-        overwrite=args.overwrite,
-    )
+    return resolve(Recipe(model=args.model, dataset=getattr(args, "dataset", None) or "digits"), args)
 
 
 def show_space(space) -> str:
@@ -117,7 +91,7 @@ def run_tune(args: argparse.Namespace) -> int:
     if args.show_space:
         print(show_space(resolve_space(recipe, args.space)))
         return 0
-    if not args.dataset:
+    if not getattr(args, "dataset", None):
         raise ValueError("`--dataset` is required (unless --show-space). Received: dataset=None")
     from kerascv_course.tuning.search import format_trials_table, tune
 
@@ -152,60 +126,4 @@ def run_tune(args: argparse.Namespace) -> int:
         m = result.best_run.metrics
         shown = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k in ("accuracy", "mean_iou", "loss"))
         print(f"Retrained best model: {result.best_run.output} (test {shown})")
-    return 0
-
-
-def run_tune_recipe_cli(
-    recipe,
-    space,
-    *,
-    search: dict | None = None,
-    smoke_recipe: dict | None = None,
-    smoke_search: dict | None = None,
-    argv: list[str] | None = None,
-    description: str | None = None,
-) -> int:
-    """The ``main`` of a tuning recipe script: parse ``--smoke``/``--overwrite``, search, print.
-
-    Args:
-        recipe: the base :class:`~kerascv_course.training.Recipe`.
-        space: the search space (a dict of ranges, see :mod:`kerascv_course.tuning.spaces`).
-        search: keyword arguments of :func:`~kerascv_course.tuning.tune` (tuner, max_trials, …).
-        smoke_recipe, smoke_search: the changes ``--smoke`` makes to the recipe and the search.
-        argv: the arguments (default ``sys.argv[1:]``).
-        description: the help text (default: the calling script's docstring).
-
-    Returns:
-        The exit status: 0 on success, 2 for bad input, 1 when no trial finished.
-    """
-    import sys
-
-    if description is None:
-        description = (getattr(sys.modules.get("__main__"), "__doc__", None) or "").strip() or None
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="a tiny search: check that it runs")
-    parser.add_argument("--overwrite", action="store_true", help="start the search afresh")
-    args = parser.parse_args(argv)
-    search = dict(search or {})
-    if args.smoke:
-        recipe = recipe.replace(**(smoke_recipe or {}))
-        search.update(smoke_search or {})
-    if args.overwrite:
-        recipe = recipe.replace(overwrite=True)
-    from kerascv_course.tuning.search import format_trials_table, tune
-
-    try:
-        result = tune(recipe, space=space, **search)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(format_trials_table(result.trials, best=result.best_trial))
-    if result.best_hparams is None:
-        print("No trial finished: see the trial folders' trial.json for the errors.")
-        return 1
-    print(f"\nBest trial {result.best_trial}: {result.objective} {result.best_score:.4f}, "
-          f"{json.dumps(result.best_hparams, sort_keys=True)}")
-    print(f"Search folder: {result.output} (trials.csv, best_hparams.json, trials.png, "
-          f"hparams.png{', best/' if 'best' in result.files else ''})")
     return 0

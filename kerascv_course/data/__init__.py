@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 
+from kerascv_course.data.augment import get_policy  # noqa: F401 (temporary)
 from kerascv_course.data.datasets import (
     DatasetInfo,
     dataset_task,

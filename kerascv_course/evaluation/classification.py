@@ -25,8 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -119,26 +117,31 @@ def load_model(path: str) -> tuple[Any, dict[str, Any] | None, str | None]:
     Raises:
         FileNotFoundError: when there is no such file or the folder holds no ``model.keras``.
     """
-    import keras
+    from kerascv_course.training.run_folder import resolve_model_source
 
-    import kerascv_course.models  # noqa: F401  (registers the zoo's custom layers)
-    import kerascv_course.training.losses  # noqa: F401  (segmentation losses in compile configs)
+    source = resolve_model_source(path, argument="model")
+    recipe = source.recipe.to_dict() if source.recipe is not None else None
+    return source.load(), recipe, source.run.path if source.run is not None else None
 
-    run_dir = None
-    recipe = None
-    if os.path.isdir(path):
-        run_dir = path
-        path = os.path.join(path, "model.keras")
-        recipe_path = os.path.join(run_dir, "recipe.json")
-        if os.path.isfile(recipe_path):
-            with open(recipe_path, encoding="utf-8") as fh:
-                recipe = json.load(fh)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"No model at {path!r}: give a .keras file or a run folder holding model.keras. "
-            f"Received: model={path!r}"
+
+def check_ensemble(paths: Sequence[str], loaded: Sequence[tuple[Any, dict[str, Any] | None, Any]]) -> None:
+    """``ValueError`` unless the members of an ensemble agree: the same classes, the same input
+    channels, and (where a member has a recipe) the same training dataset — so that class k means
+    the same thing in every member whose outputs are averaged."""
+    outputs = {int(m.output_shape[-1]) for m, _, _ in loaded}
+    if len(outputs) != 1:
+        raise ValueError(f"The models of an ensemble must have the same classes. Received: {sorted(outputs)} classes")
+    channels = {int(m.input_shape[-1]) for m, _, _ in loaded}
+    if len(channels) != 1:
+        raise ValueError(f"The models of an ensemble must take the same channels. Received: {sorted(channels)}")
+    trained = {p: r.get("dataset") for p, (_, r, _) in zip(paths, loaded) if r}
+    if len(set(trained.values())) > 1:
+        shown = ", ".join(f"{p!r} on {d!r}" for p, d in trained.items())
+        raise ValueError(
+            f"The models of an ensemble were trained on different datasets ({shown}): their "
+            f"classes mean different things, so their outputs cannot be averaged. "
+            f"Received: ensemble={list(paths)!r}"
         )
-    return keras.saving.load_model(path, safe_mode=True), recipe, run_dir
 
 
 def scaled_sides(size: int, sides: Sequence[int] = MULTISCALE_SIDES) -> list[int]:
@@ -278,9 +281,8 @@ def evaluate_classifier(
         raise ValueError("Pass --dataset: the model is not in a run folder with a recipe.json. Received: dataset=None")
     split = split or recipe.get("test_split") or "test"
     data_dir = data_dir if data_dir is not None else recipe.get("data_dir")
+    check_ensemble(paths, loaded)
     classes = {int(m.output_shape[-1]) for m, _, _ in loaded}
-    if len(classes) != 1:
-        raise ValueError(f"The models of an ensemble must have the same classes. Received: {sorted(classes)} classes")
     ds, info = load_dataset(
         dataset, split, data_dir=data_dir, image_size=image_size or recipe.get("image_size"),
         seed=recipe.get("seed", 0), **(recipe.get("dataset_kwargs") or {}),

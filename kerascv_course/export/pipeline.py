@@ -10,7 +10,6 @@ held-out split; the report goes to ``export_report.json`` beside the files.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -47,30 +46,10 @@ def resolve_source(source: str | os.PathLike[str]) -> tuple[str, dict[str, Any] 
         FileNotFoundError: when there is no such folder/file or the folder has no ``model.keras``.
         ValueError: for a file that is not a ``.keras`` model.
     """
-    source = os.fspath(source)
-    if os.path.isdir(source):
-        model_path = os.path.join(source, "model.keras")
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(
-                f"The run folder {source!r} has no model.keras (train it first, or give a .keras "
-                f"file). Received: source={source!r}"
-            )
-        recipe_path = os.path.join(source, "recipe.json")
-        recipe = None
-        if os.path.isfile(recipe_path):
-            with open(recipe_path, encoding="utf-8") as fh:
-                recipe = json.load(fh)
-        return model_path, recipe
-    if not os.path.exists(source):
-        raise FileNotFoundError(f"No run folder or model file at {source!r}. Received: source={source!r}")
-    if not source.endswith(".keras"):
-        raise ValueError(f"`source` must be a run folder or a .keras file. Received: source={source!r}")
-    recipe_path = os.path.join(os.path.dirname(os.path.abspath(source)), "recipe.json")
-    recipe = None
-    if os.path.isfile(recipe_path):
-        with open(recipe_path, encoding="utf-8") as fh:
-            recipe = json.load(fh)
-    return source, recipe
+    from kerascv_course.training.run_folder import resolve_model_source
+
+    found = resolve_model_source(source)
+    return found.model_path, found.recipe.to_dict() if found.recipe is not None else None
 
 
 def dataset_arrays(

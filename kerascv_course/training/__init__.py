@@ -1,7 +1,8 @@
-"""Training: strategies, the trainer, schedules, callbacks, the :class:`Recipe` and its runner.
+"""Training: the :class:`Recipe` schema and its checks, the run kit and :func:`train`.
 
 Importing this package is light: TensorFlow loads on first use of a name that needs it
-(``train``, ``get_strategy``, …), so the command line's ``--help`` stays instant.
+(``train``, ``get_strategy``, …), so the command line answers ``--help`` and argument errors
+without it.
 
 Example:
     >>> from kerascv_course.training import Recipe, train
@@ -17,12 +18,13 @@ _NAMES = {
     "Recipe": "recipe",
     "apply_hparams": "recipe",
     "load_hparams": "recipe",
+    "check_recipe": "checks",
+    "RunFolder": "run_folder",
+    "resolve_model_source": "run_folder",
     "RunResult": "trainer",
     "train": "trainer",
     "get_strategy": "strategy",
     "make_schedule": "schedules",
-    "run_recipe_cli": "runner",
-    "smoke_recipe": "runner",
 }
 
 __all__ = sorted(_NAMES)

@@ -19,11 +19,12 @@ normalisation) the run uses; the validation and test splits are untouched.
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +83,14 @@ def teacher_path(teacher: str) -> str:
     Raises:
         FileNotFoundError: when there is no such model file.
     """
-    teacher = os.fspath(teacher)
-    path = os.path.join(teacher, "model.keras") if os.path.isdir(teacher) else teacher
-    if not (path.endswith(".keras") and os.path.isfile(path)):
+    from kerascv_course.training.run_folder import resolve_model_source
+
+    try:
+        return resolve_model_source(teacher, argument="teacher").model_path
+    except (FileNotFoundError, ValueError) as err:
         raise FileNotFoundError(
-            f"The pseudo-label teacher must be a run folder holding model.keras or a .keras file; "
-            f"there is no model at {path!r}. Received: teacher={teacher!r}"
-        )
-    return path
+            f"The pseudo-label teacher must be a run folder holding model.keras or a .keras file: {err}"
+        ) from err
 
 
 def teacher_labels(teacher: Any, batches: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -127,13 +128,15 @@ def pseudo_labelled(
     Raises:
         ValueError: when the teacher's number of classes is not the dataset's.
     """
-    import keras
+    import tensorflow as tf
 
     from kerascv_course.data import load_dataset, make_pipeline
 
     options = pseudo_label_options(recipe.pseudo_label)
     path = options["teacher"]
-    teacher = keras.saving.load_model(path, compile=False, safe_mode=True)
+    from kerascv_course.training.run_folder import load_keras_model
+
+    teacher = load_keras_model(path)
     if len(teacher.output_shape) != 2 or teacher.output_shape[-1] != info.num_classes:
         raise ValueError(
             f"The pseudo-label teacher {path!r} outputs {teacher.output_shape[1:]} but "

@@ -29,10 +29,12 @@ plateau      the base rate, divided by ``1/factor`` when ``monitor`` (``val_loss
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 SCHEDULES = ("constant", "step", "exponential", "cosine", "poly", "plateau")
 
@@ -148,6 +150,8 @@ def make_schedule(
         raise ValueError(f"`steps_per_epoch` must be a positive integer. Received: steps_per_epoch={steps_per_epoch!r}")
     lr = float(learning_rate)
     total = max(1, steps_per_epoch * epochs)
+    import keras
+
     schedules = keras.optimizers.schedules
     if name in ("constant", "plateau"):
         return lr

@@ -37,14 +37,16 @@ import logging
 import math
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tensorflow as tf
+from kerascv_course.training.recipe import LR_SCALINGS
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("auto", "mirrored", "mirrored:DEVICE,DEVICE,...", "multiworker", "cpu:N")
-LR_SCALINGS = ("linear", "sqrt", "none")
 _TASK_TYPES = ("chief", "worker")
 
 
@@ -99,6 +101,8 @@ def get_strategy(name: str = "auto", devices: list[str] | None = None) -> tf.dis
         ValueError: for an unknown name, a malformed ``TF_CONFIG`` (``multiworker``), or ``cpu:N``
             asked for after TensorFlow has initialised fewer logical CPUs.
     """
+    import tensorflow as tf
+
     kind, argument = parse_strategy(name)
     if kind == "cpu":
         n = argument
@@ -115,10 +119,37 @@ def get_strategy(name: str = "auto", devices: list[str] | None = None) -> tf.dis
     if kind == "mirrored":
         chosen = devices or argument
         if chosen:
-            return tf.distribute.MirroredStrategy(list(chosen))
+            return tf.distribute.MirroredStrategy(check_devices(list(chosen)))
         return tf.distribute.MirroredStrategy()
     check_tf_config()
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def check_devices(devices: list[str]) -> list[str]:
+    """``devices`` if each names a device this process has; otherwise ``ValueError`` listing them.
+
+    A device that does not exist would make ``MirroredStrategy`` wait for it for minutes.
+    """
+    import tensorflow as tf
+
+    present = tf.config.list_logical_devices()
+    have = {(d.device_type.upper(), tf.DeviceSpec.from_string(d.name).device_index) for d in present}
+    for device in devices:
+        try:
+            spec = tf.DeviceSpec.from_string(device if "/" in device else f"/{device}")
+        except ValueError as err:
+            raise ValueError(
+                f"`strategy` names a device that cannot be parsed: {device!r} (write /gpu:0 or "
+                f"/cpu:0). Received: strategy='mirrored:{','.join(devices)}'"
+            ) from err
+        key = ((spec.device_type or "").upper(), spec.device_index or 0)
+        if key not in have:
+            names = ", ".join(f"/{t.lower()}:{i}" for t, i in sorted(have))
+            raise ValueError(
+                f"`strategy` names {device!r}, which this machine does not have (its devices: "
+                f"{names}). Received: strategy='mirrored:{','.join(devices)}'"
+            )
+    return devices
 
 
 def check_tf_config(raw: str | None = None) -> dict[str, Any]:
@@ -200,6 +231,8 @@ def configure_logical_cpus(n: int) -> None:
     Raises:
         ValueError: when TensorFlow has already initialised fewer than ``n`` CPU devices.
     """
+    import tensorflow as tf
+
     cpus = tf.config.list_physical_devices("CPU")
     current = tf.config.get_logical_device_configuration(cpus[0])
     if current is not None and len(current) == n:
@@ -223,6 +256,8 @@ def configure_logical_cpus(n: int) -> None:
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run's artifacts (always, except non-chief workers)."""
+    import tensorflow as tf
+
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True

@@ -6,8 +6,8 @@
   ``keras_tuner.HyperModel`` reading a space;
 - :mod:`~kerascv_course.tuning.search`: :func:`tune` (RandomSearch, Hyperband,
   BayesianOptimization; resumable; distributed chief/worker mode), the trials table;
-- :mod:`~kerascv_course.tuning.hparams`: the ``best_hparams.json`` format and
-  :func:`apply_hparams`, which ``kerascv-course train --hparams`` uses.
+- the ``best_hparams.json`` format and :func:`apply_hparams` are the recipe schema's
+  (:mod:`kerascv_course.training.recipe`), which ``kerascv-course train --hparams`` uses.
 
 Importing this package is light: keras-tuner and TensorFlow load when a search starts.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from kerascv_course.tuning.hparams import apply_hparams, check_hparams, load_hparams
+from kerascv_course.training.recipe import apply_hparams, check_hparams, load_hparams
 from kerascv_course.tuning.spaces import (
     DEFAULT_SPACE,
     SPACES,

@@ -1,10 +1,12 @@
 """One generic ``keras_tuner.HyperModel`` for every model of the zoo, reading a search space as data.
 
 :class:`CourseHyperModel` turns a :class:`~kerascv_course.tuning.spaces.SearchSpace` and a base
-:class:`~kerascv_course.training.Recipe` into trials: ``build(hp)`` builds and compiles the model
-the trial's hyperparameters describe (with the trainer's own ``build_model`` and
-``compile_model``), and ``fit(hp, model, ...)`` builds the trial's input pipeline (batch size,
-augmentation policy and input size change it) and trains with early stopping on the objective.
+:class:`~kerascv_course.training.Recipe` into trials that train through the trainer's own pieces:
+``build(hp)`` builds and compiles the trial's model (:func:`~kerascv_course.training.model.build_model`,
+:func:`~kerascv_course.training.model.compile_model`), and ``fit(hp, model, ...)`` takes its
+batches from :class:`~kerascv_course.training.run_data.RunData` and trains with the trainer's
+epoch loop (:func:`~kerascv_course.training.loop.fit_epochs`) and callbacks, with early stopping
+on the objective.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerascv_course.tuning.hparams import apply_hparams
+from kerascv_course.training.recipe import apply_hparams
 from kerascv_course.tuning.spaces import SearchSpace, resolve_space
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,11 @@ TRIAL_STATS = ("epochs", "best_epoch", "seconds", "params")
 
 
 def default_objective(task: str) -> str:
-    """``"val_accuracy"`` for classification, ``"val_mean_iou"`` for segmentation."""
-    return "val_mean_iou" if task == "segmentation" else "val_accuracy"
+    """``"val_accuracy"`` for classification, ``"val_mean_iou"`` for segmentation (the trainer's
+    :func:`~kerascv_course.training.model.task_score`)."""
+    from kerascv_course.training.model import task_score
+
+    return task_score(task)
 
 
 def objective_direction(name: str) -> str:
@@ -50,6 +55,7 @@ class CourseHyperModel(keras_tuner.HyperModel):
             family table (see :func:`~kerascv_course.tuning.spaces.resolve_space`).
         objective: the metric to maximise (or minimise, for losses); default by task.
         patience: early-stopping patience in epochs on the objective (0 turns it off).
+        strategy: the ``tf.distribute`` strategy the trials run under (default: the current one).
 
     Example:
         >>> splits, info = load_splits(recipe)
@@ -67,6 +73,7 @@ class CourseHyperModel(keras_tuner.HyperModel):
         objective: str | None = None,
         patience: int = 3,
         name: str | None = None,
+        strategy: Any = None,
     ) -> None:
         super().__init__(name=name or recipe.model)
         self.recipe = recipe
@@ -76,6 +83,7 @@ class CourseHyperModel(keras_tuner.HyperModel):
         self.objective = objective or default_objective(info.task)
         self.direction = objective_direction(self.objective)
         self.patience = patience
+        self.strategy = strategy
         # While keras-tuner only collects the space (its initial builds), skip the real model.
         self.declare_only = False
 
@@ -89,7 +97,7 @@ class CourseHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model | None:
         """The compiled model of the trial (the optimizer, loss and metrics of the recipe)."""
-        from kerascv_course.training.trainer import build_model, compile_model
+        from kerascv_course.training.model import build_model, compile_model
 
         recipe = self.trial_recipe(hp)
         if self.declare_only:
@@ -101,71 +109,62 @@ class CourseHyperModel(keras_tuner.HyperModel):
         model.optimizer.build(model.trainable_variables)
         return model
 
-    def pipelines(self, recipe: Any, model: keras.Model) -> tuple[Any, Any]:
-        """The trial's training and validation pipelines, sized for ``model``'s input."""
-        from kerascv_course.data import make_pipeline
-        from kerascv_course.training.trainer import label_encoder
+    def run_data(self, recipe: Any, model: keras.Model) -> Any:
+        """The trial's :class:`~kerascv_course.training.run_data.RunData` (batch size, policy and
+        input size follow the trial's recipe and model)."""
+        import tensorflow as tf
+
+        from kerascv_course.training.run_data import RunData
 
         if self.splits is None:
             raise ValueError("CourseHyperModel.fit needs `splits` (from load_splits). Received: splits=None")
-        shape = model.input_shape
-        size = tuple(shape[1:3]) if None not in shape[1:3] else None
-        channels = shape[-1]
-        augment = None
-        if recipe.augment not in (None, "none"):
-            from kerascv_course.data.augment import get_policy
-
-            augment = get_policy(recipe.augment, task=self.info.task, image_size=size,
-                                 info=self.info, **getattr(recipe, "augment_kwargs", {}))
-        encode = label_encoder(recipe, self.info)  # one-hot labels under label smoothing
-        train = make_pipeline(
-            self.splits["train"], self.info, training=True, batch_size=recipe.batch_size,
-            image_size=size, channels=channels, augment=augment, seed=recipe.seed,
-        )
-        val = make_pipeline(
-            self.splits[recipe.validation_split], self.info, training=False,
-            batch_size=recipe.batch_size, image_size=size, channels=channels, seed=recipe.seed,
-        )
-        return encode(train), encode(val)
+        return RunData(recipe, self.splits, self.info, model, self.strategy or tf.distribute.get_strategy())
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any,
             callbacks: list[Any] | None = None, verbose: Any = 0, **kwargs: Any) -> dict[str, float]:
         """Train one trial; returns the best epoch's metrics plus ``epochs``, ``seconds``, ``params``.
 
-        The data come from ``splits``, so positional data arguments are refused. ``epochs`` and
-        ``initial_epoch`` in ``kwargs`` (Hyperband sets them) override the recipe's epochs.
+        The batches come from :class:`~kerascv_course.training.run_data.RunData` over ``splits``,
+        so positional data arguments are refused. ``epochs`` and ``initial_epoch`` in ``kwargs``
+        (Hyperband sets them) override the recipe's epochs. A trial whose loss diverges scores NaN.
         """
+        import tensorflow as tf
+
+        from kerascv_course.training.artifacts import history_columns
+        from kerascv_course.training.engine import Engine
+        from kerascv_course.training.loop import fit_epochs
+        from kerascv_course.training.trainer import stateful_callbacks
+
         if args or "x" in kwargs:
             raise TypeError(
                 "CourseHyperModel.fit reads its data from the recipe's splits; call "
                 "tuner.search() without data. Received: positional data arguments"
             )
         recipe = self.trial_recipe(hp)
-        train, val = self.pipelines(recipe, model)
-        callbacks = list(callbacks or [])
-        callbacks.append(keras.callbacks.TerminateOnNaN())
-        if recipe.schedule == "plateau":  # the one schedule that is a callback, as in the trainer
-            from kerascv_course.training.callbacks import PlateauDecay
-            from kerascv_course.training.schedules import schedule_options
-
-            callbacks.append(PlateauDecay(**schedule_options("plateau", recipe.schedule_kwargs)))
+        strategy = self.strategy or tf.distribute.get_strategy()
+        data = self.run_data(recipe, model)
+        callbacks = [*(callbacks or []), *stateful_callbacks(recipe, self.info, folder=None, state=None).values()]
         if self.patience:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor=self.objective, mode=self.direction, patience=self.patience,
             ))
         epochs = kwargs.pop("epochs", recipe.epochs)
+        initial_epoch = kwargs.pop("initial_epoch", 0)
         started = time.perf_counter()
-        steps = getattr(recipe, "steps_per_epoch", None)
-        if steps:
-            train = train.repeat()
-            kwargs.setdefault("steps_per_epoch", steps)
-        if getattr(recipe, "eval_steps", None):
-            kwargs.setdefault("validation_steps", recipe.eval_steps)
-        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=verbose, shuffle=False, **kwargs)
+        engine = Engine(model, strategy, jit_compile=recipe.jit_compile)
+        rows: list[dict[str, float]] = []
+        try:
+            fit_epochs(
+                engine, data.train, epochs=epochs, steps=data.steps_per_epoch(), batch_size=recipe.batch_size,
+                initial_epoch=initial_epoch, validation=data.evaluation(recipe.validation_split),
+                callbacks=callbacks, verbose=verbose, after_epoch=lambda epoch, row: rows.append(row),
+            )
+        except FloatingPointError as err:
+            log.warning("Trial diverged: %s", err)
+            rows.append({"epoch": float(initial_epoch + len(rows)), self.objective: float("nan")})
+        history = {k: v for k, v in history_columns(rows).items() if k != "epoch"}
         seconds = time.perf_counter() - started
-        return self.summarize(history.history, seconds, model.count_params(),
-                              initial_epoch=kwargs.get("initial_epoch", 0))
+        return self.summarize(history, seconds, model.count_params(), initial_epoch=initial_epoch)
 
     def summarize(self, history: Mapping[str, list[float]], seconds: float, params: int, *,
                   initial_epoch: int = 0) -> dict[str, float]:

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kerascv_course.tuning.hparams import apply_hparams
+from kerascv_course.training.recipe import apply_hparams
 from kerascv_course.tuning.hypermodel import (
     TRIAL_STATS,
     CourseHyperModel,
@@ -211,7 +211,8 @@ def reported_metrics(recipe: Any, info: Any, splits: Mapping[str, Any]) -> list[
     import keras
 
     from kerascv_course.data import make_pipeline
-    from kerascv_course.training.trainer import compile_model, label_encoder
+    from kerascv_course.training.model import compile_model
+    from kerascv_course.training.run_data import label_encoder
 
     sample = make_pipeline(splits[recipe.validation_split].take(1), info, training=False,
                            batch_size=1, cache=False)
@@ -224,7 +225,8 @@ def reported_metrics(recipe: Any, info: Any, splits: Mapping[str, Any]) -> list[
             keras.layers.GlobalAveragePooling2D()(inputs)
         )
     stand_in = keras.Model(inputs, outputs)
-    compile_model(stand_in, recipe, info)
+    # Only the metric names matter: no weight decay (its patterns name the real model's variables).
+    compile_model(stand_in, recipe.replace(weight_decay=0.0, weight_decay_exclude=[]), info)
     names = sorted(stand_in.evaluate(label_encoder(recipe, info)(sample), verbose=0, return_dict=True))
     return names + [f"val_{n}" for n in names]
 
@@ -236,7 +238,7 @@ def check_space_values(space: SearchSpace, recipe: Any) -> None:
     Raises:
         ValueError: naming the hyperparameter and the value the trainer refused.
     """
-    from kerascv_course.training.trainer import check_recipe
+    from kerascv_course.training.checks import check_recipe
 
     for p in space.params:
         if p.target not in ("recipe", "variant"):
@@ -456,9 +458,11 @@ def tune(
         >>> result.best_hparams
         {'learning_rate': 0.0123}
     """
-    from kerascv_course.data import dataset_task
+    from kerascv_course.data.catalog import dataset_task
+    from kerascv_course.training.checks import check_recipe
+    from kerascv_course.training.model import run_settings
+    from kerascv_course.training.run_data import load_splits
     from kerascv_course.training.strategy import check_global_batch, get_strategy
-    from kerascv_course.training.trainer import check_recipe, load_splits, run_settings
 
     check_tuner(tuner)
     check_recipe(recipe)
@@ -496,7 +500,7 @@ def tune(
     if resumed:
         log.info("Resuming the search in %s", out)
     hypermodel = CourseHyperModel(recipe, info, splits, space=space, objective=objective,
-                                  patience=patience)
+                                  patience=patience, strategy=strategy)
     with run_settings(recipe):  # mixed precision and op determinism, as the trainer sets them
         kt_tuner = make_tuner(
             tuner, hypermodel, max_trials=max_trials, directory=out, strategy=strategy,
@@ -560,13 +564,12 @@ def retrain_best(recipe: Any, hparams: Mapping[str, Any], out: str) -> Any:
 
     Returns the trainer's ``RunResult``, or ``None`` when ``out`` already holds this very run.
     """
+    from kerascv_course.training.run_folder import RunFolder
     from kerascv_course.training.trainer import train
 
     best = apply_hparams(recipe, hparams).replace(output=out, overwrite=True)
-    saved = os.path.join(out, "recipe.json")
-    if os.path.exists(os.path.join(out, "metrics.json")) and os.path.exists(saved):
-        with open(saved, encoding="utf-8") as fh:
-            if json.load(fh) == json.loads(json.dumps(best.to_dict(), default=list)):
-                log.info("%s already holds the retrained best model", out)
-                return None
+    run = RunFolder(out)
+    if run.finished and run.read_recipe().to_dict() == json.loads(json.dumps(best.to_dict())):
+        log.info("%s already holds the retrained best model", out)
+        return None
     return train(best, verbose=0)

@@ -43,7 +43,6 @@ import json
 import logging
 import math
 import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,17 +52,6 @@ log = logging.getLogger(__name__)
 SAMPLINGS = ("linear", "log", "reverse_log")
 RANGE_KEYS = ("min", "max", "step", "sampling", "values", "value", "default", "when", "models")
 
-# Recipe fields that are not hyperparameters: where and on what a run happens, bookkeeping and
-# execution switches. Never searched; refused in a best-hyperparameters file where marked so.
-RUN_FIELDS = frozenset({
-    "model", "dataset", "dataset_kwargs", "data_dir", "output", "overwrite", "resume", "strategy",
-    "seed", "validation_split", "test_split", "published", "notes", "tensorboard",
-})
-NOT_TUNABLE = RUN_FIELDS | frozenset({
-    "model_kwargs", "schedule_kwargs", "optimizer_kwargs", "augment_kwargs", "weight_decay_exclude",
-    "base_batch_size", "lr_scaling", "mixed_precision", "jit_compile", "deterministic",
-    "steps_per_epoch", "eval_steps", "checkpoint_monitor",
-})
 # Builder arguments that size or wire the model to the data: set by the trainer, never tuned.
 NOT_TUNABLE_ARGS = frozenset({
     "input_shape", "classes", "include_top", "weights", "pooling", "classifier_activation", "name",
@@ -509,20 +497,11 @@ def load_space(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def recipe_field_types() -> dict[str, type]:
-    """The scalar type of each tunable :class:`Recipe` field (``int | None`` counts as ``int``)."""
-    from kerascv_course.training.recipe import Recipe
+    """The scalar type of each tunable :class:`Recipe` field (the schema's ``tunable`` fields)."""
+    from kerascv_course.training.recipe import field_types, tunable_fields
 
-    hints = typing.get_type_hints(Recipe)
-    out: dict[str, type] = {}
-    for f in dataclasses.fields(Recipe):
-        if f.name in NOT_TUNABLE:
-            continue
-        hint = hints.get(f.name)
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        base = args[0] if args else hint
-        if base in (int, float, str, bool):
-            out[f.name] = base
-    return out
+    types = field_types()
+    return {name: types[name] for name in tunable_fields() if types[name] in (int, float, str, bool)}
 
 
 def builder_args(model: str) -> dict[str, Any]:

@@ -1,8 +1,15 @@
-"""Atomic file writes: a reader never sees a half-written artifact, a crash never clobbers one."""
+"""Atomic, durable file writes and folder locks.
+
+A reader never sees a half-written artifact, a crash never clobbers one (:func:`atomic_path`:
+write beside, flush to disk, rename, flush the folder), and one folder is written by one process
+at a time (:class:`FolderLock`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 import tempfile
@@ -35,11 +42,106 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         yield tmp
         if os.path.exists(tmp):  # mkstemp makes 0600 files; give the usual permissions
             os.chmod(tmp, 0o666 & ~umask)
+            fsync_file(tmp)
         os.replace(tmp, path)
+        fsync_folder(directory)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def fsync_file(path: str | os.PathLike[str]) -> None:
+    """Flush a file's data to the disk (so a rename that follows publishes complete bytes)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (a rename inside it) to the disk, where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on folders; the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
+
+
+class FolderLockedError(RuntimeError):
+    """Another living process holds the folder's lock."""
+
+
+class FolderLock:
+    """An exclusive lock on a folder for the life of a process (``<folder>/.lock``).
+
+    The lock is an ``flock`` on the lock file, so the kernel drops it when its process dies: a
+    lock left by a killed process is taken over at once, while a living holder is refused with
+    its PID. Use it as a context manager; the folder is created if needed.
+
+    Args:
+        folder: the folder to lock.
+        what: what the folder holds, for messages (``"run folder"``, ``"search folder"``, …).
+
+    Raises (on entry):
+        FolderLockedError: naming the holder's PID and what to do.
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, folder: str | os.PathLike[str], what: str = "folder") -> None:
+        self.folder = os.fspath(folder)
+        self.what = what
+        self._fd: int | None = None
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.folder, self.NAME)
+
+    def holder(self) -> str:
+        """The PID (and host) written by the current holder, or ``"unknown"``."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                return fh.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def acquire(self) -> FolderLock:
+        os.makedirs(self.folder, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise FolderLockedError(
+                    f"The {self.what} {self.folder!r} is in use by another process ({self.holder()}); "
+                    f"wait for it to finish or stop it, or choose another folder. "
+                    f"Received: output={self.folder!r}"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"PID {os.getpid()} on {os.uname().nodename}".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
 
 
 def _suffixes(path: str) -> list[str]:

@@ -1,0 +1,159 @@
+"""Checking a :class:`~kerascv_course.training.recipe.Recipe` before any heavy work, without TensorFlow.
+
+:func:`check_recipe` runs each field's own check (from the schema), then the rules that involve
+several fields or a catalog: the model and dataset names and tasks (the TF-free catalogs of
+:mod:`kerascv_course.models.catalog` and :mod:`kerascv_course.data.catalog`), builder arguments,
+augmentation policy and its options, schedule and its options, strategy, optimizer options, loss
+and pseudo-labelling. A wrong argument is answered in well under a second.
+
+Checks that need the built model (weight-decay patterns, the output layer against the dataset's
+classes) run in :mod:`kerascv_course.training.model` and :mod:`kerascv_course.training.optimizer`,
+still before the first step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kerascv_course.training.recipe import Recipe, check_fields
+from kerascv_course.utils.checks import fail
+
+#: Options each optimizer takes in ``optimizer_kwargs`` (keras 3's constructors, less the ones set
+#: from recipe fields); a test keeps this table equal to Keras's signatures.
+OPTIMIZER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sgd": ("use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+            "gradient_accumulation_steps"),
+    "adam": ("beta_1", "beta_2", "epsilon", "amsgrad", "use_ema", "ema_momentum",
+             "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"),
+    "adamw": ("beta_1", "beta_2", "epsilon", "amsgrad", "use_ema", "ema_momentum",
+              "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"),
+    "rmsprop": ("rho", "epsilon", "centered", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+                "loss_scale_factor", "gradient_accumulation_steps"),
+}
+#: Optimizer arguments set from recipe fields, so refused in ``optimizer_kwargs``.
+OPTIMIZER_FIELDS = {
+    "learning_rate": "learning_rate", "momentum": "momentum", "nesterov": "nesterov",
+    "weight_decay": "weight_decay", "global_clipnorm": "clipnorm", "clipnorm": "clipnorm",
+    "clipvalue": "clipvalue", "name": "(none)",
+}
+#: Loss names of segmentation runs (``kerascv_course.training.losses.segmentation_loss``).
+SEGMENTATION_LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal")
+#: Builder arguments the trainer sets from the data, refused in ``model_kwargs`` only where they
+#: would contradict it (checked once the data is known).
+SIZED_BY_DATA = ("input_shape", "classes")
+
+
+def weight_decay_mode(recipe: Recipe) -> str:
+    """``"l2"`` or ``"decoupled"``: the recipe's mode with ``"auto"`` resolved."""
+    if recipe.weight_decay_mode == "auto":
+        return "decoupled" if recipe.optimizer == "adamw" else "l2"
+    return recipe.weight_decay_mode
+
+
+def recipe_task(recipe: Recipe) -> str:
+    """The task of the recipe's model (``"classification"`` or ``"segmentation"``)."""
+    from kerascv_course.models.catalog import model_info
+
+    return model_info(recipe.model).task
+
+
+def check_recipe(recipe: Recipe) -> None:
+    """Validate a recipe's names, numbers and options before any heavy work (no TensorFlow).
+
+    Raises:
+        TypeError: when ``recipe`` is not a :class:`Recipe`.
+        ValueError: naming the field, what is allowed, and the value received.
+        FileNotFoundError: for a pseudo-label teacher that does not exist.
+    """
+    from kerascv_course.data.catalog import check_policy, dataset_task
+    from kerascv_course.models.catalog import model_info
+
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"`recipe` must be a Recipe. Received: recipe of type {type(recipe).__name__}")
+    check_fields(recipe)
+    info = model_info(recipe.model)
+    task = dataset_task(recipe.dataset)
+    if info.task != task:
+        raise ValueError(
+            f"Model {recipe.model!r} is a {info.task} model but dataset {recipe.dataset!r} is a "
+            f"{task} dataset. Received: model={recipe.model!r}, dataset={recipe.dataset!r}"
+        )
+    check_model_kwargs(recipe, info)
+    check_optimizer_kwargs(recipe)
+    if recipe.optimizer == "adamw" and recipe.weight_decay_mode == "l2":
+        raise ValueError(
+            "AdamW decays weights itself (decoupled); for Adam with an L2 penalty use "
+            "optimizer='adam' with weight_decay_mode='l2'. Received: optimizer='adamw', weight_decay_mode='l2'"
+        )
+    if recipe.weight_decay_exclude and not recipe.weight_decay:
+        raise ValueError(
+            f"`weight_decay_exclude` has no effect without weight decay; set `weight_decay` or drop "
+            f"it. Received: weight_decay_exclude={recipe.weight_decay_exclude!r}, weight_decay=0"
+        )
+    if task == "segmentation":
+        if recipe.label_smoothing:
+            raise ValueError(
+                f"`label_smoothing` applies to classification only. Received: label_smoothing={recipe.label_smoothing!r}"
+            )
+        if recipe.loss not in SEGMENTATION_LOSSES:
+            raise fail("loss", recipe.loss, "one of " + ", ".join(SEGMENTATION_LOSSES) + " for segmentation")
+    elif recipe.loss not in ("auto", "crossentropy"):
+        raise fail("loss", recipe.loss, "'auto' (cross-entropy) for classification; the named losses "
+                   "(dice, focal, …) are segmentation losses")
+    from kerascv_course.training.schedules import schedule_options
+    from kerascv_course.training.strategy import parse_strategy
+
+    schedule_options(recipe.schedule, recipe.schedule_kwargs)
+    parse_strategy(recipe.strategy)
+    check_policy(recipe.augment, task, recipe.augment_kwargs)
+    if recipe.pseudo_label:
+        if task != "classification":
+            raise ValueError(
+                f"`pseudo_label` applies to classification only. Received: pseudo_label={recipe.pseudo_label!r}"
+            )
+        from kerascv_course.training.pseudo import pseudo_label_options
+
+        pseudo_label_options(recipe.pseudo_label)
+
+
+def check_model_kwargs(recipe: Recipe, info: Any) -> None:
+    """Every key of ``model_kwargs`` is an argument of the model's builder; no headless training.
+
+    Raises:
+        ValueError: for an argument the builder does not take (the message lists those it
+            takes) or ``include_top=False``, which leaves no classifier to train against labels.
+    """
+    accepted = set(info.builder_args)
+    unknown = sorted(set(recipe.model_kwargs) - accepted)
+    if unknown:
+        raise ValueError(
+            f"`model_kwargs` has argument(s) {', '.join(unknown)} that the {recipe.model} builder "
+            f"does not take; it takes {', '.join(sorted(accepted))}. "
+            f"Received: model_kwargs={recipe.model_kwargs!r}"
+        )
+    if recipe.model_kwargs.get("include_top") is False:
+        raise ValueError(
+            "`include_top=False` builds a feature extractor with no classifier, which cannot be "
+            "trained against the dataset's labels; drop it (the trainer sizes the classifier to "
+            "the dataset's classes). Received: model_kwargs={'include_top': False}"
+        )
+
+
+def check_optimizer_kwargs(recipe: Recipe) -> None:
+    """Unknown or duplicated ``optimizer_kwargs`` fail here (no TensorFlow).
+
+    Raises:
+        ValueError: naming the option and what the optimizer takes.
+    """
+    accepted = OPTIMIZER_OPTIONS[recipe.optimizer]
+    for key in recipe.optimizer_kwargs:
+        if key in OPTIMIZER_FIELDS and OPTIMIZER_FIELDS[key] != "(none)":
+            raise ValueError(
+                f"Set `{key}` with the recipe field `{OPTIMIZER_FIELDS[key]}`, not in optimizer_kwargs. "
+                f"Received: optimizer_kwargs={recipe.optimizer_kwargs!r}"
+            )
+        if key not in accepted:
+            raise ValueError(
+                f"Unknown option {key!r} for optimizer {recipe.optimizer!r}; it takes "
+                f"{', '.join(accepted)}. Received: optimizer_kwargs={recipe.optimizer_kwargs!r}"
+            )
