@@ -12,11 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kerascv_course.utils.lazy import lazy_exports
 
-# public name -> submodule that defines it
-_LAZY = {
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
     # no TensorFlow
     "TFLiteClassifier": "inference",
     "Prediction": "inference",
@@ -37,19 +35,4 @@ _LAZY = {
     "format_report": "report",
     "export_source": "pipeline",
     "export_onnx": "onnx",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kerascv_course.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kerascv_course.export.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+})

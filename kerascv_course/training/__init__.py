@@ -11,10 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kerascv_course.utils.lazy import lazy_exports
 
-_NAMES = {
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "Recipe": "recipe",
     "apply_hparams": "recipe",
     "load_hparams": "recipe",
@@ -25,16 +24,4 @@ _NAMES = {
     "train": "trainer",
     "get_strategy": "strategy",
     "make_schedule": "schedules",
-}
-
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"kerascv_course.training.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'kerascv_course.training' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_NAMES])
+})

@@ -61,21 +61,10 @@ class RunFolder:
         """The path of ``name`` inside the folder."""
         return os.path.join(self.path, name)
 
-    @property
-    def model_path(self) -> str:
-        return self.file(self.MODEL)
-
-    @property
-    def best_path(self) -> str:
-        return self.file(self.BEST)
-
-    @property
-    def checkpoint_dir(self) -> str:
-        return self.file(self.CHECKPOINT)
-
-    @property
-    def logs_dir(self) -> str:
-        return self.file(self.LOGS)
+    model_path = property(lambda self: self.file(self.MODEL), doc="``model.keras``")
+    best_path = property(lambda self: self.file(self.BEST), doc="``best.keras``")
+    checkpoint_dir = property(lambda self: self.file(self.CHECKPOINT), doc="``checkpoint/``")
+    logs_dir = property(lambda self: self.file(self.LOGS), doc="``logs/`` (TensorBoard)")
 
     @property
     def exists(self) -> bool:

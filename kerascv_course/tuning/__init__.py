@@ -14,51 +14,23 @@ Importing this package is light: keras-tuner and TensorFlow load when a search s
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kerascv_course.utils.lazy import lazy_exports
 
-from kerascv_course.training.recipe import apply_hparams, check_hparams, load_hparams
-from kerascv_course.tuning.spaces import (
-    DEFAULT_SPACE,
-    SPACES,
-    HParam,
-    SearchSpace,
-    family_table,
-    load_space,
-    resolve_space,
-)
-
-_LAZY = {
-    "CourseHyperModel": "kerascv_course.tuning.hypermodel",
-    "TUNERS": "kerascv_course.tuning.search",
-    "TuneResult": "kerascv_course.tuning.search",
-    "make_tuner": "kerascv_course.tuning.search",
-    "read_trials_csv": "kerascv_course.tuning.search",
-    "tune": "kerascv_course.tuning.search",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "DEFAULT_SPACE",
-    "SPACES",
-    "TUNERS",
-    "CourseHyperModel",
-    "HParam",
-    "SearchSpace",
-    "TuneResult",
-    "apply_hparams",
-    "check_hparams",
-    "family_table",
-    "load_hparams",
-    "load_space",
-    "make_tuner",
-    "read_trials_csv",
-    "resolve_space",
-    "tune",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "apply_hparams": "kerascv_course.training.recipe",
+    "check_hparams": "kerascv_course.training.recipe",
+    "load_hparams": "kerascv_course.training.recipe",
+    "DEFAULT_SPACE": "spaces",
+    "SPACES": "spaces",
+    "HParam": "spaces",
+    "SearchSpace": "spaces",
+    "family_table": "spaces",
+    "load_space": "spaces",
+    "resolve_space": "spaces",
+    "CourseHyperModel": "hypermodel",
+    "TUNERS": "search",
+    "TuneResult": "search",
+    "make_tuner": "search",
+    "read_trials_csv": "search",
+    "tune": "search",
+})
