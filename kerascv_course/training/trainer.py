@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascv_course.data import dataset_task, load_dataset, make_pipeline
-from kerascv_course.data.datasets import DatasetInfo
+from kerascv_course.data.datasets.base import DatasetInfo
 from kerascv_course.training.callbacks import BestCheckpoint, PlateauDecay, TerminateOnNaN
 from kerascv_course.training.checkpoint import RunCheckpoint, load_variables, run_identity
 from kerascv_course.training.engine import Engine
@@ -231,7 +231,7 @@ def check_recipe(recipe: Recipe) -> None:
         )
     schedule_options(recipe.schedule, recipe.schedule_kwargs)
     parse_strategy(recipe.strategy)
-    from kerascv_course.data.augment import list_policies
+    from kerascv_course.data.catalog import list_policies
 
     policies = list_policies(task)
     if recipe.augment not in policies:
@@ -532,7 +532,7 @@ class _Data:
 
     def __init__(self, recipe: Recipe, splits: dict[str, tf.data.Dataset], info: DatasetInfo,
                  model: keras.Model, strategy: tf.distribute.Strategy) -> None:
-        from kerascv_course.data.augment import get_policy
+        from kerascv_course.data.policies import get_policy
 
         self.recipe, self.info, self.strategy = recipe, info, strategy
         shape = model.input_shape

@@ -113,7 +113,7 @@ class CourseHyperModel(keras_tuner.HyperModel):
         channels = shape[-1]
         augment = None
         if recipe.augment not in (None, "none"):
-            from kerascv_course.data.augment import get_policy
+            from kerascv_course.data.policies import get_policy
 
             augment = get_policy(recipe.augment, task=self.info.task, image_size=size,
                                  info=self.info, **getattr(recipe, "augment_kwargs", {}))
