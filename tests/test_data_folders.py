@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from kerascv_course.data import load_dataset, make_pipeline
-from kerascv_course.data.augment import get_policy
+from kerascv_course.data.policies import get_policy
 
 COLOURS = {"apple": (200, 30, 30), "grape": (90, 20, 160), "lime": (40, 200, 40)}
 
@@ -138,7 +138,7 @@ def test_bad_folders(tmp_path):
         load_dataset(f"folder:{tmp_path / 'single'}", "train", validation_fraction=1.5)
     with pytest.raises(ValueError, match="must be < 1"):
         load_dataset(f"folder:{tmp_path / 'single'}", "train", validation_fraction=0.5, test_fraction=0.5)
-    with pytest.raises(ValueError, match="valid splits"):
+    with pytest.raises(ValueError, match=r"`split` must be one of 'train', 'validation', 'test'"):
         load_dataset(f"folder:{tmp_path / 'single'}", "holdout")
     with pytest.raises(ValueError, match="needs a path"):
         load_dataset("folder:", "train")

@@ -14,8 +14,8 @@ import tensorflow as tf
 from PIL import Image
 
 from kerascv_course.data import load_dataset, make_pipeline
-from kerascv_course.data.augment import get_policy
-from kerascv_course.data.datasets import DatasetInfo
+from kerascv_course.data.datasets.base import DatasetInfo
+from kerascv_course.data.policies import get_policy
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +202,7 @@ def test_mirrored_strategy_on_two_logical_cpus_gets_global_batches():
         import tensorflow as tf
         from kerascv_course.training.strategy import get_strategy
         from kerascv_course.data import load_dataset, make_pipeline
-        from kerascv_course.data.augment import get_policy
+        from kerascv_course.data.policies import get_policy
 
         strategy = get_strategy("cpu:2")
         ds, info = load_dataset("shapes", "train", num_examples=40)
@@ -244,7 +244,7 @@ def test_show_augment_command_writes_a_png(tmp_path, capsys):
     with Image.open(out) as png:
         assert png.format == "PNG" and png.size[0] > png.size[1] > 200
     code = main(["show-augment", "nonsense", "--dataset", "shapes", "--output", str(out)])
-    assert code == 2 and "valid policies" in capsys.readouterr().err
+    assert code == 2 and "Known augmentation policies" in capsys.readouterr().err
 
 
 def test_shard_policy_follows_storage():

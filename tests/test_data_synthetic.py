@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerascv_course.data import load_dataset, make_pipeline
-from kerascv_course.data.synthetic import SHAPE_NAMES, make_shapes
+from kerascv_course.data.datasets.procedural import SHAPE_NAMES, make_shapes
 
 
 def test_shapes_are_deterministic_and_seeded():

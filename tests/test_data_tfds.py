@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from kerascv_course.data import list_datasets, load_dataset
-from kerascv_course.data.tfds_datasets import TFDS_DATASETS
+from kerascv_course.data.catalog import TFDS_DATASETS
 
 # name -> (image shape, number of classes), from the datasets' published descriptions.
 EXPECTED = {
@@ -104,7 +104,7 @@ def test_train_and_validation_slices_partition_the_train_split(name, fold):
 def test_bad_names_and_splits_list_the_valid_ones():
     with pytest.raises(ValueError, match="cifar10"):
         load_dataset("cifar11")
-    with pytest.raises(ValueError, match="train, validation, test, unlabelled"):
+    with pytest.raises(ValueError, match="'train', 'validation', 'test', 'unlabelled'"):
         load_dataset("stl10", "val")
     with pytest.raises(ValueError, match="validation_fold"):
         load_dataset("cifar10", "train", validation_fold=10)

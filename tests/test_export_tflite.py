@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from kerascv_course.data.datasets import DatasetInfo
+from kerascv_course.data.datasets.base import DatasetInfo
 from kerascv_course.data.pipeline import normalize
 from kerascv_course.export import (
     Preprocessing,

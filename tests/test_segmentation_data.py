@@ -10,13 +10,11 @@ import tensorflow as tf
 from PIL import Image
 
 from kerascv_course.data import dataset_task, list_datasets, load_dataset, make_pipeline
-from kerascv_course.data.segmentation import (
-    JointPolicy,
-    generate_cracks,
-    joint_policy,
-    list_joint_policies,
-    trimap_to_classes,
-)
+from kerascv_course.data.catalog import list_policies
+from kerascv_course.data.datasets.procedural import generate_cracks
+from kerascv_course.data.datasets.tfds import trimap_to_classes
+from kerascv_course.data.policies import get_policy
+from kerascv_course.data.transforms.joint import JointPolicy
 
 
 def _arrays(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +219,7 @@ def _pattern(h=40, w=48):
 
 @pytest.mark.parametrize("name", ["segmentation", "segmentation_rot", "unet"])
 def test_joint_policy_keeps_image_and_mask_aligned(name):
-    policy = tf.function(joint_policy(name, brightness=0.0, contrast=0.0))
+    policy = tf.function(get_policy(name, task="segmentation", brightness=0.0, contrast=0.0))
     image, mask = _pattern()
     moved = 0
     for s in range(12):
@@ -239,14 +237,14 @@ def test_joint_policy_keeps_image_and_mask_aligned(name):
 
 
 def test_colour_changes_touch_the_image_only_and_policies_are_seeded():
-    policy = joint_policy("segmentation", horizontal_flip=0.0, rotation=0.0, scale=(1, 1), translate=0.0)
+    policy = get_policy("segmentation", task="segmentation", horizontal_flip=0.0, rotation=0.0, scale=(1, 1), translate=0.0)
     image, mask = _pattern()
     image = image * 0.6 + 0.2
     out_image, out_mask = policy(tf.constant(image), tf.constant(mask), tf.constant([1, 2]))
     np.testing.assert_array_equal(out_mask.numpy(), mask)
     assert not np.allclose(out_image.numpy(), image)
     assert 0.0 <= out_image.numpy().min() and out_image.numpy().max() <= 1.0
-    full = joint_policy("segmentation_rot")
+    full = get_policy("segmentation_rot", task="segmentation")
     a = full(tf.constant(image), tf.constant(mask), tf.constant([7, 8]))
     b = full(tf.constant(image), tf.constant(mask), tf.constant([7, 8]))
     c = full(tf.constant(image), tf.constant(mask), tf.constant([9, 8]))
@@ -256,30 +254,28 @@ def test_colour_changes_touch_the_image_only_and_policies_are_seeded():
 
 
 def test_a_batch_draws_one_transform_per_image_and_runs_in_the_pipeline():
-    policy = joint_policy("segmentation_rot", brightness=0.0, contrast=0.0)
+    policy = get_policy("segmentation_rot", task="segmentation", brightness=0.0, contrast=0.0)
     image, mask = _pattern(32, 32)
     images, masks = policy(tf.constant(np.stack([image] * 6)), tf.constant(np.stack([mask] * 6)), tf.constant([0, 1]))
     assert images.shape == (6, 32, 32, 3) and masks.shape == (6, 32, 32, 1)
     assert len({masks[i].numpy().tobytes() for i in range(6)}) > 1
     ds, info = load_dataset("cracks", "train", image_size=32, num_examples=8)
-    batches = make_pipeline(ds, info, training=True, batch_size=4, augment=joint_policy("segmentation"))
+    batches = make_pipeline(ds, info, training=True, batch_size=4, augment=get_policy("segmentation", task="segmentation"))
     x, y = next(iter(batches))
     assert x.shape == (4, 32, 32, 3) and y.shape == (4, 32, 32, 1)
     assert set(np.unique(y.numpy())) <= {0, 1}
 
 
 def test_policy_names_and_options():
-    assert joint_policy("none") is None
-    assert {"none", "segmentation"} <= set(list_joint_policies())
-    assert isinstance(joint_policy("segmentation", vertical_flip=0.5), JointPolicy)
-    with pytest.raises(ValueError, match="valid policies: .*segmentation.*Received: name='cifar'"):
-        joint_policy("cifar")
+    assert get_policy("none", task="segmentation") is None
+    assert {"none", "segmentation"} <= set(list_policies("segmentation"))
+    assert isinstance(get_policy("segmentation", task="segmentation", vertical_flip=0.5), JointPolicy)
+    with pytest.raises(ValueError, match="Known segmentation augmentation policies: .*segmentation.*Received: name='cifar'"):
+        get_policy("cifar", task="segmentation")
     with pytest.raises(ValueError, match="Unknown option.*zoom"):
-        joint_policy("segmentation", zoom=2)
+        get_policy("segmentation", task="segmentation", zoom=2)
     with pytest.raises(ValueError, match="horizontal_flip"):
-        joint_policy("segmentation", horizontal_flip=2)
-    from kerascv_course.data.augment import get_policy
-
+        get_policy("segmentation", task="segmentation", horizontal_flip=2)
     assert isinstance(get_policy("segmentation", task="segmentation"), JointPolicy)
 
 

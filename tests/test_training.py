@@ -96,7 +96,7 @@ def test_learning_rate_scaling_rules():
         (dict(weight_decay_mode="l1"), "weight_decay_mode"),
         (dict(optimizer="adamw", weight_decay_mode="l2"), "AdamW decays weights itself"),
         (dict(mixed_precision="float8"), "mixed_precision"),
-        (dict(augment="randaugment"), "`augment` must be one of"),
+        (dict(augment="randaugment"), "Unknown augmentation policy"),
         (dict(dataset="cracks"), "segmentation dataset"),
         (dict(model="lenet6"), "Unknown model"),
         (dict(dataset="mnist2"), "Unknown dataset"),

@@ -40,7 +40,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kerascv_course.data import load_dataset, make_pipeline  # noqa: E402
-from kerascv_course.data.augment import get_policy  # noqa: E402
+from kerascv_course.data.policies import get_policy  # noqa: E402
 from kerascv_course.training.engine import release_in_background  # noqa: E402
 
 POLICIES = ("none", "cifar", "lenet", "alexnet", "vgg", "resnet", "inception")

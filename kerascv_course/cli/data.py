@@ -68,7 +68,7 @@ def show_augment(
     import tensorflow as tf
 
     from kerascv_course.data import load_dataset
-    from kerascv_course.data.augment import get_policy
+    from kerascv_course.data.policies import get_policy
     from kerascv_course.viz.grids import image_grid
 
     for name, value, low in (("n", n, 1), ("repeats", repeats, 1)):

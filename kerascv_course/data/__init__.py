@@ -1,34 +1,33 @@
-"""Data: datasets (tfds, folders, embedded), tf.data augmentation and the input pipeline.
+"""Data: datasets, transforms, augmentation policies and the input pipeline.
 
-Importing this package imports each dataset module so that its loaders register.
+Modules, by concept:
+
+* :mod:`.catalog` — dataset names, tasks and splits; augmentation policies and their options
+  (plain data, no TensorFlow: checking a name or an option is instant).
+* :mod:`.datasets` — the loaders: :func:`load_dataset` and :class:`DatasetInfo` (``base``), the
+  embedded ``digits``/``shapes``/``cracks`` (``embedded``, ``procedural``), tensorflow-datasets
+  (``tfds``) and your own folders (``folders``).
+* :mod:`.transforms` — TensorFlow transforms: ``checks``, ``sampling``, ``affine``, ``geometric``,
+  ``photometric``, ``pca``, ``joint`` (image + mask).
+* :mod:`.policies` — :func:`get_policy`: the papers' augmentations by name.
+* :mod:`.pipeline` — :func:`make_pipeline`: resize, cache, shuffle, augment, normalise, batch.
+* :mod:`.constants` — ImageNet statistics and PCA, fill modes, splits, tasks.
+
+Importing this package is instant: each public name below loads its module on first use, and
+only the loaders, transforms, policies and pipeline import TensorFlow.
 """
 
 from __future__ import annotations
 
-import importlib
+from kerascv_course.utils.lazy import lazy_exports
 
-from kerascv_course.data.augment import get_policy  # noqa: F401 (temporary)
-from kerascv_course.data.datasets import (
-    DatasetInfo,
-    dataset_task,
-    list_datasets,
-    load_dataset,
-    register_dataset,
-    register_prefix,
-)
-from kerascv_course.data.pipeline import make_pipeline
+_CATALOG_NAMES = ("check_policy", "dataset_splits", "dataset_task", "list_datasets", "list_policies",
+                  "policy_options", "register_dataset", "register_prefix")
 
-# Modules that register datasets on import (datasets.py itself registers the embedded digits).
-_DATASET_MODULES = ("synthetic", "tfds_datasets", "folders", "segmentation")
-for _module in _DATASET_MODULES:
-    importlib.import_module(f"kerascv_course.data.{_module}")
-
-__all__ = [
-    "DatasetInfo",
-    "dataset_task",
-    "list_datasets",
-    "load_dataset",
-    "make_pipeline",
-    "register_dataset",
-    "register_prefix",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "DatasetInfo": "datasets.base",
+    "load_dataset": "datasets.base",
+    "make_pipeline": "pipeline",
+    "get_policy": "policies",
+    **dict.fromkeys(_CATALOG_NAMES, "catalog"),
+})

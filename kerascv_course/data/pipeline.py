@@ -14,7 +14,7 @@ images), prefetched, and split with ``rebatch`` as the consumer asks: the same b
 fraction of the per-call cost.
 
 Augmentation runs on whole batches when the policy allows it (every transform of
-:mod:`kerascv_course.data.augment` does) and the images have one fixed, small size (up to 64x64,
+:mod:`kerascv_course.data.transforms` does) and the images have one fixed, small size (up to 64x64,
 where it is measured faster); otherwise per image before batching. Each image (or batch) gets its own stateless seed from a seeded
 ``tf.data.Dataset.random`` stream, so a run is reproducible from ``seed`` alone.
 
@@ -32,7 +32,9 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from kerascv_course.data.datasets import DatasetInfo
+from kerascv_course.data.datasets.base import DatasetInfo
+from kerascv_course.data.transforms.checks import as_size
+from kerascv_course.utils.checks import check_positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -102,8 +104,6 @@ def shard_policy(info: DatasetInfo) -> tf.data.experimental.AutoShardPolicy:
 def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if image_size is None:
         return None
-    from kerascv_course.data.augment import as_size
-
     return as_size(tuple(image_size) if not isinstance(image_size, int) else image_size, "image_size")
 
 
@@ -138,7 +138,7 @@ def make_pipeline(
             training and must produce this size.
         channels: convert images to this channel count (grayscale <-> RGB).
         augment: ``(image, label, seed) -> (image, label)`` applied when training, e.g. from
-            :func:`~kerascv_course.data.augment.get_policy`.
+            :func:`~kerascv_course.data.get_policy`.
         seed: seed of shuffling and augmentation.
         shuffle_buffer: shuffle buffer size (training only). A training set of at most this many
             examples (of known count) is shuffled whole, by a permutation per epoch.
@@ -167,10 +167,8 @@ def make_pipeline(
         >>> train = make_pipeline(ds, info, training=True, batch_size=128,
         ...                       augment=get_policy("cifar", info=info))
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
-    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
-        raise ValueError(f"`shuffle_buffer` must be a positive integer. Received: shuffle_buffer={shuffle_buffer!r}")
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("shuffle_buffer", shuffle_buffer)
     if isinstance(cache, str) and cache:
         folder = os.path.dirname(os.path.abspath(cache))
         if not os.path.isdir(folder):

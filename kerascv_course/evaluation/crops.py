@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
-from kerascv_course.data.augment import as_size, check_fits
+from kerascv_course.data.transforms.checks import as_size, check_fits
 
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right", "center")
 

@@ -243,7 +243,7 @@ class Recipe:
     loss: str = setting("auto", group="optimisation", check=_text, tunable=True, hparam=True,
                         help="auto, or a segmentation loss (dice, ce_dice, bce_dice, focal)")
     augment: str = setting("none", group="data", check=_text, tunable=True, hparam=True,
-                           help="augmentation policy (kerascv-course show-augment --help lists them)")
+                           help="augmentation policy: none, lenet, alexnet, vgg, inception, resnet, cifar (segmentation: kerascv-course show-augment --help)")
     augment_kwargs: dict[str, Any] = setting(
         factory=dict, group="data", check=_mapping, hparam=True, metavar="JSON",
         help='augmentation policy options as a JSON object, e.g. \'{"cutout_size": 16}\'')

@@ -603,7 +603,7 @@ def resolve_space(
 
 def dataset_task_or_none(dataset: str) -> str | None:
     """The dataset's task, or ``None`` when the name is not a known dataset."""
-    from kerascv_course.data import dataset_task
+    from kerascv_course.data.catalog import dataset_task
 
     try:
         return dataset_task(dataset)
@@ -613,31 +613,19 @@ def dataset_task_or_none(dataset: str) -> str | None:
 
 def policy_names(task: str | None) -> list[str]:
     """The augmentation policies of ``task`` (segmentation policies move the mask too)."""
-    if task == "segmentation":
-        from kerascv_course.data.segmentation import list_joint_policies
+    from kerascv_course.data.catalog import list_policies
 
-        return list_joint_policies()
-    from kerascv_course.data.augment import list_policies
-
-    return list_policies()
+    return list_policies(task or "classification")
 
 
 def policy_options(policy: str, task: str | None) -> dict[str, Any]:
     """The options (strength knobs) of an augmentation policy, with their default values."""
-    if policy == "none":
-        return {}
-    if task == "segmentation":
-        from kerascv_course.data.segmentation import JointPolicy
+    from kerascv_course.data.catalog import policy_entry
 
-        return {f.name: f.default for f in dataclasses.fields(JointPolicy)
-                if f.name not in ("name", "output_size", "batched")}
-    from kerascv_course.data import augment
-
-    builder = getattr(augment, "_POLICIES", {}).get(policy)
-    if builder is None:
+    try:
+        return policy_entry(policy, task or "classification").defaults()
+    except ValueError:  # not a policy of this task: it has no options to search
         return {}
-    return {n: p.default for n, p in inspect.signature(builder).parameters.items()
-            if p.kind is p.KEYWORD_ONLY}
 
 
 def _augment_policy(rng: Mapping[str, Any], recipe: Any, task: str | None, user: bool) -> HParam | None:

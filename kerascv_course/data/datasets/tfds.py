@@ -1,6 +1,7 @@
-"""tensorflow-datasets loaders (MNIST, CIFAR, STL-10, SVHN, Oxford pets, Imagenette, ImageNet).
+"""tensorflow-datasets loaders: MNIST, CIFAR, STL-10, SVHN, Oxford pets (and their trimaps), Imagenette, ImageNet.
 
-Our split names map onto each dataset's own splits. Where a dataset has no validation split, a
+Our split names map onto each dataset's own splits (the table is
+:data:`kerascv_course.data.catalog.TFDS_DATASETS`). Where a dataset has no validation split, a
 fixed slice of its training split is held out with tfds split slicing (``"train[90%:]"``; tfds
 stores examples in a fixed pseudo-random order, so the slice is a random sample, and it is the same
 for every run so validation numbers compare). Pass ``validation_fold=k`` to hold out the k-th slice
@@ -10,24 +11,27 @@ instead (cross-validation). Where the official validation split is the one paper
 Nothing is downloaded here: a dataset must already be prepared in ``data_dir`` (default
 ``~/tensorflow_datasets`` or ``$TFDS_DATA_DIR``). When it is not, :func:`load_dataset` raises
 ``FileNotFoundError`` at once, saying where it looked and how to prepare it.
+
+``oxford_iiit_pet_seg`` is the segmentation side of Oxford-IIIT Pet: its trimaps mapped 1/2/3 -> 0
+pet, 1 background, 2 border.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import tensorflow as tf
 
-from kerascv_course.data.augment import IMAGENET_PCA
-from kerascv_course.data.datasets import DatasetInfo, register_dataset
+from kerascv_course.data.catalog import TFDS_DATASETS
+from kerascv_course.data.constants import IMAGENET_MEAN, IMAGENET_STD
+from kerascv_course.data.datasets.base import DatasetInfo
+from kerascv_course.data.transforms.checks import as_size
+from kerascv_course.data.transforms.joint import resize_pair
+from kerascv_course.utils.checks import check_number
 
 log = logging.getLogger(__name__)
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Imagenette's WordNet ids, in tfds label order, and their ImageNet class names.
 IMAGENETTE_NAMES = {
@@ -37,96 +41,6 @@ IMAGENETTE_NAMES = {
     "n03888257": "parachute",
 }
 
-
-@dataclass(frozen=True)
-class TfdsSpec:
-    """How one of our dataset names maps onto tensorflow-datasets.
-
-    Attributes:
-        tfds_name: the tfds builder name (with config, e.g. ``"imagenette/160px-v2"``).
-        train: tfds split whose slice gives train/validation when ``validation`` is ``None``.
-        holdout: percent of ``train`` held out for validation.
-        test: tfds split used as our ``"test"``.
-        validation: a tfds split used as-is for validation (``None``: carve from ``train``).
-        extra_splits: other splits offered under their tfds names (``unlabelled``, ``extra``).
-        mean, std: per-channel statistics in [0, 1] units.
-        manual: needs files downloaded by hand (ImageNet).
-        summary: one line for ``list_datasets``.
-    """
-
-    tfds_name: str
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    summary: str
-    train: str = "train"
-    holdout: int = 10
-    test: str = "test"
-    validation: str | None = None
-    extra_splits: tuple[str, ...] = ()
-    manual: bool = False
-    pca: dict[str, Any] | None = field(default=None)
-
-    @property
-    def splits(self) -> tuple[str, ...]:
-        return ("train", "validation", "test", *self.extra_splits)
-
-    def tfds_split(self, split: str, fold: int | None = None) -> str:
-        """The tfds split expression of our ``split``."""
-        if split in self.extra_splits:
-            return split
-        if split == "test":
-            return self.test
-        if split == "validation" and self.validation is not None:
-            return self.validation
-        folds = 100 // self.holdout
-        k = folds - 1 if fold is None else fold
-        lo, hi = k * self.holdout, (k + 1) * self.holdout
-        if split == "validation":
-            return f"{self.train}[{lo}%:{hi}%]"
-        parts = ([f"{self.train}[:{lo}%]"] if lo > 0 else []) + ([f"{self.train}[{hi}%:]"] if hi < 100 else [])
-        return "+".join(parts)
-
-
-_IMAGENET_STATS = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD, pca=IMAGENET_PCA)
-
-TFDS_DATASETS: dict[str, TfdsSpec] = {
-    "mnist": TfdsSpec("mnist", (0.1307,), (0.3081,), "MNIST handwritten digits, 28x28x1, 10 classes"),
-    "fashion_mnist": TfdsSpec(
-        "fashion_mnist", (0.2860,), (0.3530,), "Fashion-MNIST clothing, 28x28x1, 10 classes"
-    ),
-    "cifar10": TfdsSpec(
-        "cifar10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "CIFAR-10, 32x32x3, 10 classes"
-    ),
-    "cifar100": TfdsSpec(
-        "cifar100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "CIFAR-100, 32x32x3, 100 classes"
-    ),
-    "stl10": TfdsSpec(
-        "stl10", (0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713),
-        "STL-10, 96x96x3, 10 classes, plus 100k unlabelled images (split 'unlabelled', label -1)",
-        extra_splits=("unlabelled",),
-    ),
-    "svhn_cropped": TfdsSpec(
-        "svhn_cropped", (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970),
-        "SVHN house-number digits, 32x32x3, 10 classes (+ split 'extra')", extra_splits=("extra",),
-    ),
-    "oxford_iiit_pet": TfdsSpec(
-        "oxford_iiit_pet", summary="Oxford-IIIT pets, 37 breeds, images of varying size", **_IMAGENET_STATS
-    ),
-    "imagenette": TfdsSpec(
-        "imagenette", summary="Imagenette, 10 easy ImageNet classes, full size",
-        validation=None, test="validation", **_IMAGENET_STATS,
-    ),
-    "imagenette/320px-v2": TfdsSpec(
-        "imagenette/320px-v2", summary="Imagenette, shorter side 320", test="validation", **_IMAGENET_STATS
-    ),
-    "imagenette/160px-v2": TfdsSpec(
-        "imagenette/160px-v2", summary="Imagenette, shorter side 160", test="validation", **_IMAGENET_STATS
-    ),
-    "imagenet2012": TfdsSpec(
-        "imagenet2012", summary="ImageNet ILSVRC-2012, 1000 classes (manual download)",
-        holdout=1, test="validation", manual=True, **_IMAGENET_STATS,
-    ),
-}
 
 
 def _default_data_dir() -> str:
@@ -192,12 +106,7 @@ def load_tfds(
 
     spec = TFDS_DATASETS[name]
     folds = 100 // spec.holdout
-    if validation_fold is not None and (
-        isinstance(validation_fold, bool) or not isinstance(validation_fold, int) or not 0 <= validation_fold < folds
-    ):
-        raise ValueError(
-            f"`validation_fold` must be an integer in [0, {folds - 1}]. Received: validation_fold={validation_fold!r}"
-        )
+    check_number("validation_fold", validation_fold, low=0, high=folds - 1, integer=True, optional=True, where=name)
     expr = spec.tfds_split(split, validation_fold)
     builder = tfds.builder(spec.tfds_name, data_dir=data_dir)
     try:
@@ -240,14 +149,84 @@ def load_tfds(
     return ds, info
 
 
-def _register(name: str, spec: TfdsSpec) -> None:
-    def loader(split: str, **kwargs: Any) -> tuple[tf.data.Dataset, DatasetInfo]:
-        return load_tfds(name, split, **kwargs)
+# ============================================================================= Oxford-IIIT Pet trimaps
 
-    loader.__name__ = f"load_{name.replace('/', '_').replace('-', '_')}"
-    loader.__doc__ = f"{spec.summary} — see :func:`load_tfds`."
-    register_dataset(name, splits=spec.splits, summary=spec.summary)(loader)
+PET_CLASSES = ["pet", "background", "border"]
+PET_DEFAULT_SIZE = 128
+_PET_SPLITS = {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
 
 
-for _name, _spec in TFDS_DATASETS.items():
-    _register(_name, _spec)
+def trimap_to_classes(trimap: tf.Tensor) -> tf.Tensor:
+    """Oxford-IIIT Pet trimap values 1 (pet), 2 (background), 3 (border) to classes 0, 1, 2.
+
+    Any other value (none in the real data) becomes 2, the "not classified" border class.
+    """
+    trimap = tf.cast(trimap, tf.int32)
+    classes = tf.where((trimap >= 1) & (trimap <= 3), trimap - 1, 2)
+    return tf.cast(classes, tf.uint8)
+
+
+def load_oxford_pet_seg(
+    split: str,
+    *,
+    data_dir: str | None = None,
+    image_size: Any = None,
+    seed: int = 0,
+    download: bool = False,
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """Oxford-IIIT Pet (Parkhi et al., 2012) segmentation through tensorflow-datasets.
+
+    The trimaps become 3 classes: 0 pet, 1 background, 2 border (``trimap - 1``). Images and
+    masks are resized together to ``image_size`` (default 128; masks by nearest neighbour), since
+    the photos vary in size. Splits: train = the first 90 % of tfds ``train`` (trainval),
+    validation = the last 10 %, test = tfds ``test``.
+
+    Args:
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        data_dir: tensorflow-datasets' data folder.
+        image_size: the size to resize to (int or ``(h, w)``; default 128).
+        seed: unused (the splits are fixed).
+        download: let tensorflow-datasets download and prepare the data (needs network access).
+
+    Returns:
+        ``(dataset of (uint8 image, uint8 mask), DatasetInfo)``.
+    """
+    import tensorflow_datasets as tfds
+
+    size = as_size(PET_DEFAULT_SIZE if image_size is None else image_size, "image_size", where="oxford_iiit_pet_seg")
+    try:
+        ds, tfds_info = tfds.load(
+            "oxford_iiit_pet", split=_PET_SPLITS[split], data_dir=data_dir, with_info=True,
+            download=download,
+        )
+    except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as err:
+        raise FileNotFoundError(
+            f"oxford_iiit_pet_seg: tensorflow-datasets has no prepared 'oxford_iiit_pet' in "
+            f"data_dir={data_dir!r} ({err}). Prepare it once where the network is reachable "
+            f"(tfds.load('oxford_iiit_pet', data_dir=...)) and pass that data_dir."
+        ) from err
+
+    def to_pair(example: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        image = example["image"][..., :3]
+        mask = trimap_to_classes(example["segmentation_mask"])
+        return resize_pair(image, mask, size)
+
+    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    num = None
+    try:
+        num = int(tfds_info.splits[_PET_SPLITS[split]].num_examples)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        num = None
+    info = DatasetInfo(
+        name="oxford_iiit_pet_seg",
+        task="segmentation",
+        num_classes=3,
+        class_names=list(PET_CLASSES),
+        image_shape=(size[0], size[1], 3),
+        num_examples=num,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        description="Oxford-IIIT Pet photos with trimaps (Parkhi et al., 2012), via tfds",
+        extra={"storage": "records", "tfds_name": "oxford_iiit_pet"},
+    )
+    return ds, info
