@@ -193,6 +193,7 @@ def test_file_cache(shapes, tmp_path):
     assert np.array_equal(first, _batches(pipe)[0][0])
 
 
+@pytest.mark.gpu
 @pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus_gets_global_batches():
     # Logical devices must be set before TensorFlow starts: in a fresh process.

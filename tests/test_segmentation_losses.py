@@ -244,6 +244,7 @@ DISTRIBUTED = textwrap.dedent(
 )
 
 
+@pytest.mark.gpu
 @pytest.mark.slow
 def test_metrics_are_exact_under_a_two_replica_strategy():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}

@@ -302,6 +302,7 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     assert "--learning-rate" in str(err.value) and not (tmp_path / "nan" / "metrics.json").exists()
 
 
+@pytest.mark.gpu
 def test_mixed_precision_and_xla_switches(tmp_path):
     recipe = Recipe(**{**FAST, "epochs": 1, "steps_per_epoch": 2, "mixed_precision": "mixed_bfloat16",
                        "jit_compile": True, "output": str(tmp_path / "mp"), "validation_split": None})

@@ -54,6 +54,7 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+@pytest.mark.gpu
 @pytest.mark.slow
 def test_two_logical_cpus_match_one_device(tmp_path):
     script = f"""
@@ -87,6 +88,7 @@ def test_two_logical_cpus_match_one_device(tmp_path):
         assert np.abs(two - one).max() <= 1e-4 * np.abs(one).max(), i
 
 
+@pytest.mark.gpu
 @pytest.mark.slow
 def test_two_multiworker_processes_train_together_and_only_the_chief_writes(tmp_path):
     ports = _free_ports(2)

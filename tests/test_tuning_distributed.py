@@ -90,6 +90,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.gpu
 @pytest.mark.slow
 def test_chief_and_worker_share_one_oracle(tmp_path):
     space = tmp_path / "space.json"
