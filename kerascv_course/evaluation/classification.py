@@ -121,7 +121,7 @@ def load_model(path: str) -> tuple[Any, dict[str, Any] | None, str | None]:
     """
     import keras
 
-    import kerascv_course.models  # noqa: F401  (registers the zoo's custom layers)
+    import kerascv_course.models.layers  # noqa: F401  (registers the zoo's custom layers)
     import kerascv_course.training.losses  # noqa: F401  (segmentation losses in compile configs)
 
     run_dir = None

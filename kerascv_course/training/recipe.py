@@ -15,7 +15,6 @@ ignored. Any other key is an error. See :func:`apply_hparams`.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 from dataclasses import dataclass, field
@@ -27,8 +26,8 @@ class Recipe:
     """Settings of one training run.
 
     Attributes:
-        model: registered model name (``kerascv_course.list_models()``), or a course model of
-            :data:`kerascv_course.training.tutorial.COURSE_MODELS` (``"cifar_tutorial"``).
+        model: registered model name (``kerascv_course.list_models()``, ``"cifar_tutorial"``
+            among them).
         dataset: dataset name (``kerascv_course.data.list_datasets()``).
         model_kwargs: extra builder arguments (``{"alpha": 0.5}``, ``{"dropout": 0.5}``, …).
         dataset_kwargs: extra :func:`~kerascv_course.data.load_dataset` options
@@ -194,14 +193,10 @@ def load_hparams(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def builder_parameters(model: str) -> set[str]:
-    """Keyword arguments the model's builder accepts."""
-    from kerascv_course.training.tutorial import resolve_builder
+    """Keyword arguments the model's builder accepts (from the catalog: no TensorFlow)."""
+    from kerascv_course.models.catalog import model_info
 
-    signature = inspect.signature(resolve_builder(model))
-    return {
-        name for name, p in signature.parameters.items()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    }
+    return set(model_info(model).builder_args)
 
 
 def apply_hparams(recipe: Recipe, hparams: dict[str, Any]) -> Recipe:

@@ -160,9 +160,9 @@ def smoke_recipe(recipe: Recipe, overrides: Mapping[str, Any] | None = None) -> 
 
 
 def _smoked(recipe: Recipe, overrides: Mapping[str, Any] | None) -> Recipe:
-    from kerascv_course.training.tutorial import resolve_spec
+    from kerascv_course.models import get_spec
 
-    spec = resolve_spec(recipe.model)
+    spec = get_spec(recipe.model)
     segmentation = spec.task == "segmentation"
     changes: dict[str, Any] = dict(
         dataset=SMOKE_SEGMENTATION_DATASET if segmentation else SMOKE_CLASSIFICATION_DATASET,

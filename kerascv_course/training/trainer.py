@@ -40,6 +40,7 @@ import tensorflow as tf
 
 from kerascv_course.data import dataset_task, load_dataset, make_pipeline
 from kerascv_course.data.datasets import DatasetInfo
+from kerascv_course.models import get_spec
 from kerascv_course.training.callbacks import BestCheckpoint, PlateauDecay, TerminateOnNaN
 from kerascv_course.training.checkpoint import RunCheckpoint, load_variables, run_identity
 from kerascv_course.training.engine import Engine
@@ -53,7 +54,6 @@ from kerascv_course.training.strategy import (
     parse_strategy,
     scale_learning_rate,
 )
-from kerascv_course.training.tutorial import resolve_spec
 from kerascv_course.utils.files import atomic_path, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def check_recipe(recipe: Recipe) -> None:
     Raises:
         ValueError: naming the field, what is allowed, and the value received.
     """
-    spec = resolve_spec(recipe.model)
+    spec = get_spec(recipe.model)
     task = dataset_task(recipe.dataset)
     if spec.task != task:
         raise ValueError(
@@ -335,7 +335,7 @@ def build_model(recipe: Recipe, info: DatasetInfo) -> keras.Model:
     Under mixed precision a float32 ``output_float32`` layer is appended, so the softmax reaches
     the loss and metrics in float32 (the Keras mixed-precision guide's advice).
     """
-    spec = resolve_spec(recipe.model)
+    spec = get_spec(recipe.model)
     h, w, c = info.image_shape
     if recipe.image_size is not None:
         h = w = recipe.image_size

@@ -527,13 +527,12 @@ def recipe_field_types() -> dict[str, type]:
 
 def builder_args(model: str) -> dict[str, Any]:
     """The tunable keyword arguments of ``model``'s builder, with their default values."""
-    from kerascv_course.models import get_spec
+    from kerascv_course.models.catalog import NOT_RECORDED, model_info
 
-    sig = inspect.signature(get_spec(model).builder)
     return {
-        name: (None if p.default is inspect.Parameter.empty else p.default)
-        for name, p in sig.parameters.items()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in NOT_TUNABLE_ARGS
+        name: None if default is NOT_RECORDED else default
+        for name, default in model_info(model).builder_args.items()
+        if name not in NOT_TUNABLE_ARGS
     }
 
 
