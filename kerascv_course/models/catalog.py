@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from kerascv_course.utils.checks import check_choice
@@ -40,15 +40,22 @@ NOT_RECORDED: Any = _NotRecorded()
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """What the catalog knows of one registered model (the registry's metadata, without the builder).
+class ModelMetadata:
+    """The plain-data metadata of one registered model (what the catalog file holds).
 
     Attributes:
-        name, task, family, paper, year, arxiv, default_input_shape, min_input_size, params,
-        keras_app, non_square: as in :class:`kerascv_course.models.ModelSpec`.
-        has_feature_taps: whether the model declares encoder feature taps (a U-Net backbone).
-        builder_args: every keyword argument of the builder, in its signature's order, with its
-            default (:data:`NOT_RECORDED` where it has none that JSON holds).
+        name: registered lower-case name, e.g. ``"vgg16"``.
+        task: ``"classification"`` or ``"segmentation"``.
+        family: module family, e.g. ``"vgg"``.
+        paper: short citation with the year, e.g. ``"Simonyan & Zisserman, 2014"``.
+        year: publication year.
+        arxiv: arXiv id (or ``None`` for papers that have none).
+        default_input_shape: input shape of the paper's model, ``(H, W, C)``.
+        min_input_size: smallest spatial side the architecture accepts.
+        params: parameter count at the default configuration (the figure tests check).
+        keras_app: name of the keras.applications constructor with the same layers
+            (``"VGG16"``), or ``None`` where keras.applications has no such model.
+        non_square: whether the architecture accepts non-square inputs.
     """
 
     name: str
@@ -59,11 +66,23 @@ class ModelInfo:
     arxiv: str | None
     default_input_shape: tuple[int, int, int]
     min_input_size: int
-    params: int | None
-    keras_app: str | None
-    non_square: bool
-    has_feature_taps: bool
-    builder_args: Mapping[str, Any]
+    params: int | None = None
+    keras_app: str | None = None
+    non_square: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(ModelMetadata):
+    """What the catalog knows of one registered model: its :class:`ModelMetadata` and more.
+
+    Attributes:
+        has_feature_taps: whether the model declares encoder feature taps (a U-Net backbone).
+        builder_args: every keyword argument of the builder, in its signature's order, with its
+            default (:data:`NOT_RECORDED` where it has none that JSON holds).
+    """
+
+    has_feature_taps: bool = False
+    builder_args: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _tuples(value: Any) -> Any:
@@ -150,22 +169,10 @@ def catalog_entry(spec: Any) -> dict[str, Any]:
     for arg, p in inspect.signature(spec.builder).parameters.items():
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
             known = p.default is not p.empty and _jsonable(p.default)
-            args.append([arg, json.loads(json.dumps(p.default))] if known else [arg])
-    return dict(
-        name=spec.name,
-        task=spec.task,
-        family=spec.family,
-        paper=spec.paper,
-        year=spec.year,
-        arxiv=spec.arxiv,
-        default_input_shape=list(spec.default_input_shape),
-        min_input_size=spec.min_input_size,
-        params=spec.params,
-        keras_app=spec.keras_app,
-        non_square=spec.non_square,
-        has_feature_taps=spec.feature_taps is not None,
-        builder_args=args,
-    )
+            args.append([arg, p.default] if known else [arg])
+    entry = {f.name: getattr(spec, f.name) for f in fields(ModelMetadata)}
+    entry.update(has_feature_taps=spec.feature_taps is not None, builder_args=args)
+    return json.loads(json.dumps(entry))
 
 
 def generate() -> dict[str, Any]:

@@ -377,15 +377,7 @@ def check_args(
     check_activation("classifier_activation", classifier_activation, extra=auto, where=model)
     if name is not None and not isinstance(name, str):
         raise fail("name", name, "a string", where=model)
-    return CommonArgs(
-        input_shape=shape,
-        include_top=include_top,
-        classes=classes,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        weights=weights,
-        name=name or model,
-    )
+    return CommonArgs(shape, include_top, classes, pooling, classifier_activation, weights, name or model)
 
 
 def pool_features(x: Any, pooling: str | None) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kerascv_course.models.catalog import TASKS, check_task
+from kerascv_course.models.catalog import TASKS, ModelMetadata, check_task
 from kerascv_course.utils.checks import check_choice
 from kerascv_course.utils.registry import Registry
 
@@ -43,44 +43,24 @@ FAMILIES = (
 )
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Metadata of one registered model.
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec(ModelMetadata):
+    """One registered model: its :class:`~kerascv_course.models.catalog.ModelMetadata` (name,
+    task, family, paper, year, arxiv, default input, minimum input, parameters, keras.applications
+    twin, non-square inputs), its builder, and what only code needs.
 
     Attributes:
-        name: registered lower-case name, e.g. ``"vgg16"``.
         builder: the public ``build_<name>`` function.
-        task: ``"classification"`` or ``"segmentation"``.
-        family: module family, e.g. ``"vgg"``.
-        paper: short citation, e.g. ``"Simonyan & Zisserman, 2014"``.
-        year: publication year.
-        arxiv: arXiv id (or ``None`` for papers that have none).
-        default_input_shape: input shape of the paper's model, ``(H, W, C)``.
-        min_input_size: smallest spatial side the architecture accepts.
-        params: parameter count at the default configuration (the figure tests check).
-        keras_app: name of the keras.applications constructor with the same layers
-            (``"VGG16"``), or ``None`` where keras.applications has no such model.
         feature_taps: ``{stride: layer_name}`` of the encoder features a U-Net decoder takes
             (names of layers whose *output* is the feature map at that total stride), or ``None``
             for models without spatial features.
         test_input_shape: a small input shape for fast generic tests (defaults to the minimum).
-        non_square: whether the architecture accepts non-square inputs.
+        extra: any further metadata a family declares.
     """
 
-    name: str
     builder: Callable[..., keras.Model]
-    task: str
-    family: str
-    paper: str
-    year: int
-    arxiv: str | None
-    default_input_shape: tuple[int, int, int]
-    min_input_size: int
-    params: int | None = None
-    keras_app: str | None = None
     feature_taps: dict[int, str] | None = None
     test_input_shape: tuple[int, int, int] | None = None
-    non_square: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -164,6 +164,17 @@ SPACES: dict[str, dict[str, Any]] = {
             "lrn": {"values": [True, False]},
         },
     },
+    # The course's practical, TensorFlow's CIFAR-10 tutorial CNN (after cuda-convnet): the 2012
+    # training block, with the tutorial's own knobs.
+    "course": {
+        "models": ("cifar_tutorial",),
+        "space": {
+            **_IMAGENET_2012_TRAINING,
+            "dropout": {"min": 0.0, "max": 0.5, "step": 0.1},
+            "lrn": {"values": [True, False]},
+            "filters": {"values": [32, 64, 128]},
+        },
+    },
     "vgg": {
         "models": ("vgg11", "vgg13", "vgg16", "vgg19"),
         "space": {
