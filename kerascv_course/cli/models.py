@@ -133,6 +133,7 @@ def _load_source(source: str):
 
     import keras
 
+    import kerascv_course.models.layers  # noqa: F401  (registers the zoo's custom layers)
     from kerascv_course.models import get_model, model_names
 
     if os.path.isdir(source):

@@ -13,11 +13,11 @@ from typing import Any
 from kerascv_course.models.catalog import ModelInfo, list_models, model_info, model_names
 
 _FROM_REGISTRY = (
-    "FAMILIES",
     "REGISTRY",
     "ModelSpec",
     "get_model",
     "get_spec",
+    "family_modules",
     "import_families",
     "register_model",
 )

@@ -14,6 +14,8 @@ tasks, builder arguments) is in :mod:`kerascv_course.models.catalog`, generated 
 from __future__ import annotations
 
 import importlib
+import os
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,22 +27,9 @@ from kerascv_course.utils.registry import Registry
 if TYPE_CHECKING:
     import keras
 
-# Family modules, in the course's order. Each registers its builders when imported.
-FAMILIES = (
-    "perceptron",
-    "lenet",
-    "alexnet",
-    "course",
-    "vgg",
-    "inception",
-    "resnet",
-    "densenet",
-    "mobilenet",
-    "xception",
-    "squeezenet",
-    "senet",
-    "unet",
-)
+# The modules of this package that hold no builders. Every other module is a family: it registers
+# its builders when imported, and the registry's first lookup imports them all.
+HELPERS = frozenset({"blocks", "catalog", "common", "layers", "registry", "weights"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,9 +61,18 @@ class ModelSpec(ModelMetadata):
         return (self.min_input_size, self.min_input_size, channels)
 
 
+def family_modules() -> list[str]:
+    """The family modules of :mod:`kerascv_course.models` (every module but :data:`HELPERS`)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    return sorted(
+        m.name for m in pkgutil.iter_modules([package])
+        if not m.ispkg and m.name not in HELPERS and not m.name.startswith("_")
+    )
+
+
 def import_families() -> None:
-    """Import every family module (registering its builders and custom layers); run on first lookup."""
-    for family in FAMILIES:
+    """Import every family module (registering its builders); run by the first lookup."""
+    for family in family_modules():
         importlib.import_module(f"kerascv_course.models.{family}")
 
 
