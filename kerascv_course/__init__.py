@@ -2,7 +2,8 @@
 
 Build every architecture with one call (``build_vgg16()``), list them (``list_models()``), or build
 by name (``get_model("resnet50", classes=10)``). Importing this package is instant: TensorFlow and
-the model modules load on first use of a public name.
+the model modules load on first use of a builder; ``list_models`` and ``model_info`` answer from
+the catalog without TensorFlow.
 
 Example:
     >>> from kerascv_course import build_lenet5, list_models
@@ -18,7 +19,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_MODEL_API = ("list_models", "get_model", "get_spec", "ModelSpec")
+_MODEL_API = ("list_models", "get_model", "get_spec", "ModelSpec", "model_info", "ModelInfo")
 
 
 def __getattr__(name: str) -> Any:
@@ -38,4 +39,4 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     models = importlib.import_module("kerascv_course.models")
-    return sorted([*globals(), *_MODEL_API, *models.builders()])
+    return sorted([*globals(), *_MODEL_API, *(f"build_{n}" for n in models.model_names())])

@@ -1,6 +1,6 @@
 """The course's practical: TensorFlow's CIFAR-10 tutorial network adapted to STL-10 (96x96).
 
-The network (``cifar_tutorial``, :mod:`kerascv_course.training.tutorial`; not a zoo model) is the
+The network (``cifar_tutorial``, registered by :mod:`kerascv_course.models.course`) is the
 classic tutorial CNN — conv 5x5x64, max-pool, LRN, conv 5x5x64, LRN, max-pool, dense 384, dense
 192 — at STL-10's full 96x96 resolution. The tutorial's recipe: SGD at 0.1, batch 128, L2 weight
 decay 0.004 on the dense layers only, random crops and flips; its learning rate is cut by 10 only

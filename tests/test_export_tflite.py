@@ -38,6 +38,7 @@ FAMILY_MODELS = {
     "perceptron": ("mlp", {}, None),
     "lenet": ("lenet5", {}, None),
     "alexnet": ("alexnet", {}, 16),
+    "course": ("cifar_tutorial", {}, None),
     "vgg": ("vgg11", {}, 4),
     "inception": ("googlenet", {}, 8),
     "resnet": ("resnet20", {}, None),

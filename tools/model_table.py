@@ -1,8 +1,12 @@
-"""Print (or write into README.md) the table of every registered model, read from the registry.
+"""Print (or write into README.md) the table of every registered model; regenerate the catalog.
+
+Both are read from the live registry: ``--write`` rewrites the table between the README's markers
+and ``kerascv_course/models/catalog.json`` (the TF-free catalog of names, metadata and builder
+arguments), which a test keeps equal to the registry.
 
 Usage:
     python tools/model_table.py            # print the Markdown table
-    python tools/model_table.py --write    # replace the table between the README's markers
+    python tools/model_table.py --write    # update README.md and kerascv_course/models/catalog.json
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ END = "<!-- model-table:end -->"
 
 def markdown_table() -> str:
     """The README's model table as Markdown."""
-    from kerascv_course.models import get_spec, list_models
+    from kerascv_course.models.registry import get_spec, list_models
 
     lines = [
         "| model | task | paper | default input | parameters | keras.applications weights |",
@@ -35,7 +39,10 @@ def markdown_table() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    parser.add_argument(
+        "--write", action="store_true",
+        help="update README.md in place and regenerate kerascv_course/models/catalog.json",
+    )
     args = parser.parse_args()
     table = markdown_table()
     if not args.write:
@@ -51,6 +58,9 @@ def main() -> int:
     text = pattern.sub(lambda _: f"{START}\n{table}\n{END}", text)
     with open(readme, "w", encoding="utf-8") as fh:
         fh.write(text)
+    from kerascv_course.models import catalog
+
+    print(catalog.write())
     return 0
 
 

@@ -61,20 +61,21 @@ def _shape(text: str) -> tuple[int, int, int]:
 
 
 def models_table(task: str | None = None, pattern: str | None = None) -> list[dict[str, object]]:
-    """One row per registered model: name, task, paper (with its year), default input, parameters, weights."""
-    from kerascv_course.models import get_spec, list_models
+    """One row per registered model: name, task, paper (with its year), default input, parameters,
+    weights; read from the catalog (no TensorFlow)."""
+    from kerascv_course.models.catalog import model_info, model_names
 
     rows = []
-    for name in list_models(task, pattern):
-        spec = get_spec(name)
+    for name in model_names(task, pattern):
+        info = model_info(name)
         rows.append(
             dict(
                 name=name,
-                task=spec.task,
-                paper=spec.paper,
-                input="x".join(str(v) for v in spec.default_input_shape),
-                params=spec.params,
-                imagenet=bool(spec.keras_app),
+                task=info.task,
+                paper=info.paper,
+                input="x".join(str(v) for v in info.default_input_shape),
+                params=info.params,
+                imagenet=bool(info.keras_app),
             )
         )
     return rows
@@ -105,7 +106,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    from kerascv_course.models import get_model
+    from kerascv_course.models import get_model, model_info
+
+    model_info(args.model)  # an unknown name is answered before TensorFlow loads
 
     kwargs = {}
     if args.input_shape:
@@ -127,13 +130,13 @@ def _load_source(source: str):
     """(model, dataset name or None) from a run folder, a .keras file or a registered name."""
     import os
 
-    from kerascv_course.models import REGISTRY, get_model
+    from kerascv_course.models import get_model, model_names
     from kerascv_course.training.run_folder import resolve_model_source
 
     if os.path.exists(source) or source.endswith(".keras"):
         found = resolve_model_source(source)
         return found.load(), found.recipe.dataset if found.recipe is not None else None
-    if source.lower() in REGISTRY:
+    if source.lower() in model_names():
         return get_model(source), None
     raise ValueError(
         f"`source` must be a run folder, a .keras file or a registered model name. "

@@ -6,17 +6,16 @@ from typing import Any
 
 import keras
 
-from kerascv_course.models.blocks import conv_act_lrn, dense_dropout
+from kerascv_course.models.blocks import conv_act_lrn
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_choice,
-    check_range,
     finish_model,
+    flatten_classify,
     model_input,
-    pool_features,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_bool, check_probability
 
 # Each family is data: per convolution (filters, kernel, stride, padding, grouped, lrn, pool).
 # ``grouped`` marks the layers that, in the two-GPU AlexNet, only read the maps of their own GPU;
@@ -48,25 +47,11 @@ _VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _alexnet_like(
-    model: str,
-    *,
-    groups: int,
-    lrn: bool,
-    dropout: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
+    model: str, *, groups: int = 1, lrn: bool = True, dropout: float = 0.5, **common: Any
 ) -> keras.Model:
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
-    check_choice(model, "lrn", lrn, (True, False))
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
+    args = check_args(model, **common)
+    check_bool("lrn", lrn, where=model)
+    check_probability("dropout", dropout, where=model)
     config = _VARIANTS[model]
     grouped_filters = [c[0] for c in config["convs"] if c[4]] + [
         c_prev[0] for c_prev, c in zip(config["convs"], config["convs"][1:]) if c[4]
@@ -90,13 +75,8 @@ def _alexnet_like(
         )
         if pool:
             x = keras.layers.MaxPooling2D(3, strides=2, padding=pool, name=f"pool{i}")(x)
-    if not args.include_top:
-        return finish_model(inputs, pool_features(x, args.pooling), args, model)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = dense_dropout(x, 4096, dropout=dropout, name="fc6")
-    x = dense_dropout(x, 4096, dropout=dropout, name="fc7")
-    x = keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
-    return finish_model(inputs, x, args, model)
+    top = flatten_classify(x, args, hidden=(("fc6", 4096), ("fc7", 4096)), dropout=dropout)
+    return finish_model(inputs, top, args, model)
 
 
 _SHARED_ARGS = """
@@ -107,73 +87,25 @@ _SHARED_ARGS = """
         dropout: dropout rate of the two 4096-unit layers (0.5 in the paper).
 """
 
-
-@register_model(
+build_alexnet = register_model(
     "alexnet", family="alexnet", paper="Krizhevsky, Sutskever & Hinton, 2012", year=2012,
     default_input_shape=(227, 227, 3), min_input_size=67, params=62_378_344,
     feature_taps={4: "conv1", 8: "pool1", 16: "conv5", 32: "pool5"},
-)
-@add_common_doc
-def build_alexnet(
-    *,
-    groups: int = 1,
-    lrn: bool = True,
-    dropout: float = 0.5,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """AlexNet ("ImageNet classification with deep convolutional neural networks", NIPS 2012).
+)(public_builder(_alexnet_like, "alexnet", doc="""AlexNet ("ImageNet classification with deep convolutional neural networks", NIPS 2012).
 
     Five convolutions (11x11/4, 5x5, 3x3 x3), ReLU, LRN after the first two, overlapping 3x3/2
     max-pooling, two 4096-unit layers with dropout 0.5. The default input is 227x227, where the
     paper's arithmetic works (55 -> 27 -> 13 -> 6). One tower: 62,378,344 parameters at 1000
     classes; ``groups=2`` reproduces the two-GPU connectivity: 60,965,224.
-    """
-    return _alexnet_like(
-        "alexnet", groups=groups, lrn=lrn, dropout=dropout, include_top=include_top,
-        weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
-    )
+""" + _SHARED_ARGS))
 
-
-build_alexnet.__doc__ += _SHARED_ARGS
-
-
-@register_model(
+build_zfnet = register_model(
     "zfnet", family="alexnet", paper="Zeiler & Fergus, 2013", year=2013, arxiv="1311.2901",
     default_input_shape=(224, 224, 3), min_input_size=53, params=62_357_608,
     feature_taps={2: "conv1", 4: "pool1", 8: "conv2", 16: "conv5", 32: "pool5"},
-)
-@add_common_doc
-def build_zfnet(
-    *,
-    groups: int = 1,
-    lrn: bool = True,
-    dropout: float = 0.5,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """ZFNet ("Visualizing and understanding convolutional networks", Zeiler & Fergus, 2013).
+)(public_builder(_alexnet_like, "zfnet", doc="""ZFNet ("Visualizing and understanding convolutional networks", Zeiler & Fergus, 2013).
 
     AlexNet with the first layer changed to 7x7 stride 2 and the second to stride 2, as the
     deconvnet visualisations suggested; one tower, contrast (local response) normalisation after
     the first two layers; maps 110 -> 55 -> 26 -> 13 -> 6 at 224x224.
-    """
-    return _alexnet_like(
-        "zfnet", groups=groups, lrn=lrn, dropout=dropout, include_top=include_top,
-        weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
-    )
-
-
-build_zfnet.__doc__ += _SHARED_ARGS
+""" + _SHARED_ARGS))

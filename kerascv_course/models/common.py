@@ -1,25 +1,53 @@
-"""What every classification builder shares: argument checks, the pooled head, weight loading.
+"""What every builder shares: the common arguments and their checks, the pooled head, weight loading.
 
-Builders call :func:`check_args` once at the top of their generic builder (never in the thin public
-``build_<name>`` functions), :func:`pool_or_classify` / :func:`pool_features` for the end of the
-network, and :func:`finish_model` to wrap the graph in a ``keras.Model`` and load ``weights``.
+The common arguments are keras.applications' (``include_top, weights, input_shape, pooling,
+classes, classifier_activation, name``). They are declared once, in :data:`COMMON_ARGS`, and
+documented once, in :data:`COMMON_ARGS_DOC`. A builder written ``def _vgg(model, *, batch_norm=…,
+**common)`` receives them as ``**common`` and validates them once with ``check_args(model,
+**common)``; :func:`common_args` (a decorator) and :func:`public_builder` (for variants of a generic
+builder) give the public ``build_<name>`` function the full signature, so ``inspect.signature``,
+``help()`` and the catalog list every argument it accepts, and a misspelt one is refused with the
+closest names. :func:`pool_or_classify` / :func:`pool_features` end the network and
+:func:`finish_model` wraps the graph in a ``keras.Model`` and loads ``weights``.
+
+Every check here has the package's one shape (:mod:`kerascv_course.utils.checks`):
+``(argument, value, …, where=model)``, raising ``model: `argument` must be … Received: argument=value``.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 
+from kerascv_course.models.blocks import dense_dropout
 from kerascv_course.models.registry import get_spec
-
-log = logging.getLogger(__name__)
+from kerascv_course.models.weights import load_imagenet_weights, load_weight_file
+from kerascv_course.utils.checks import check_bool, check_choice, check_positive_int, fail
+from kerascv_course.utils.registry import did_you_mean
 
 POOLINGS = (None, "avg", "max")
+
+
+def keyword(name: str, default: Any, annotation: str = "Any") -> inspect.Parameter:
+    """A keyword-only parameter, for declaring shared builder arguments as data."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+COMMON_ARGS: tuple[inspect.Parameter, ...] = (
+    keyword("include_top", True, "bool"),
+    keyword("weights", None, "str | os.PathLike | None"),
+    keyword("input_shape", None, "tuple[int | None, int | None, int] | None"),
+    keyword("pooling", None, "str | None"),
+    keyword("classes", 1000, "int"),
+    keyword("classifier_activation", "softmax", "str | Callable | None"),
+    keyword("name", None, "str | None"),
+)
 
 COMMON_ARGS_DOC = """
     Common arguments (keras.applications' meanings):
@@ -42,6 +70,7 @@ COMMON_ARGS_DOC = """
     Raises:
         ValueError: for an argument outside what the architecture allows; the message names the
             argument, what is allowed and the value received.
+        TypeError: for an argument the builder does not take (the message names the closest).
         FileNotFoundError: when ``weights`` is a path that does not exist.
 """
 
@@ -52,9 +81,127 @@ def add_common_doc(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+# ----------------------------------------------------------------------------- signatures
+
+
+def with_arguments(
+    fn: Callable[..., Any], arguments: Sequence[inspect.Parameter], defaults: Mapping[str, Any] | None = None
+) -> inspect.Signature:
+    """The signature of ``fn(…, **common)`` with ``**common`` replaced by ``arguments``.
+
+    Args:
+        fn: a builder whose signature ends in ``**common``.
+        arguments: the keyword-only parameters ``**common`` stands for.
+        defaults: per-builder defaults of some of ``arguments`` (e.g. ``{"classes": 10}``).
+    """
+    own = list(inspect.signature(fn).parameters.values())
+    if not own or own[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"{fn!r} must take the shared arguments as **common")
+    names = {p.name for p in arguments}
+    defaults = dict(defaults or {})
+    if set(defaults) - names or names & {p.name for p in own}:
+        raise TypeError(
+            f"{fn!r}: `defaults` must name shared arguments ({', '.join(sorted(names))}) that the "
+            f"builder does not declare itself. Received: defaults={defaults!r}"
+        )
+    shared = [p.replace(default=defaults.get(p.name, p.default)) for p in arguments]
+    return inspect.Signature([*own[:-1], *shared])
+
+
+def bind_arguments(
+    where: str, signature: inspect.Signature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``{argument: value}`` of a call against ``signature``, defaults applied.
+
+    Raises:
+        TypeError: for an argument ``signature`` does not take (naming the closest ones), or too
+            many positional arguments.
+    """
+    unknown = [k for k in kwargs if k not in signature.parameters]
+    if unknown:
+        name = unknown[0]
+        raise TypeError(
+            f"{where}: unknown argument `{name}`.{did_you_mean(name, list(signature.parameters))} "
+            f"Arguments: {', '.join(signature.parameters)}. Received: {name}={kwargs[name]!r}"
+        )
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"{where}: {err}; its arguments are {', '.join(signature.parameters)}. "
+            f"Received: {len(args)} positional argument(s)"
+        ) from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def common_args(
+    fn: Callable[..., Any] | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    arguments: Sequence[inspect.Parameter] = COMMON_ARGS,
+    arguments_doc: str = COMMON_ARGS_DOC,
+    doc: str | None = None,
+) -> Any:
+    """Decorator: a builder ``fn(…, **common)`` becomes a builder whose signature lists ``arguments``.
+
+    The returned function binds each call against the full signature (defaults applied, unknown
+    names refused with the closest ones) and calls ``fn`` with every argument by keyword; its
+    docstring is ``doc`` (default: ``fn``'s) followed by ``arguments_doc``.
+
+    Args:
+        fn: the builder (``@common_args`` or ``@common_args(defaults=…)``).
+        defaults: per-builder defaults of shared arguments, e.g. ``{"classes": 10}``.
+        arguments: the shared arguments (default: the classification builders' :data:`COMMON_ARGS`).
+        arguments_doc: their documentation, appended to the docstring.
+        doc: the docstring (default: ``fn.__doc__``).
+
+    Example:
+        >>> @common_args(defaults={"classes": 10})
+        ... def build_tiny(*, width: int = 8, **common):
+        ...     args = check_args("tiny", **common)
+    """
+    if fn is None:
+        return functools.partial(
+            common_args, defaults=defaults, arguments=arguments, arguments_doc=arguments_doc, doc=doc
+        )
+    signature = with_arguments(fn, arguments, defaults)
+
+    def builder(*args: Any, **kwargs: Any) -> Any:
+        where = getattr(builder, "model_name", builder.__name__)
+        return fn(**bind_arguments(where, signature, args, kwargs))
+
+    builder.__signature__ = signature
+    builder.__name__ = builder.__qualname__ = getattr(fn, "__name__", "builder")
+    builder.__module__ = getattr(fn, "__module__", None) or builder.__module__
+    builder.__doc__ = (doc if doc is not None else fn.__doc__ or "").rstrip() + "\n" + arguments_doc
+    return builder
+
+
+def public_builder(
+    generic: Callable[..., Any], variant: str, *args: Any, doc: str, defaults: Mapping[str, Any] | None = None
+) -> Callable[..., Any]:
+    """``build_<variant>``: the generic builder ``generic(variant, *args, …, **common)`` as one line.
+
+    Args:
+        generic: the family's generic builder; its first argument is the registered name.
+        variant: the registered name.
+        *args: further leading arguments of ``generic`` (e.g. the variant's configuration).
+        doc: the public builder's docstring (the common arguments' text is appended).
+        defaults: per-variant defaults of common arguments (``{"classes": 10}``).
+    """
+    builder = common_args(functools.partial(generic, variant, *args), defaults=defaults, doc=doc)
+    builder.__name__ = builder.__qualname__ = f"build_{variant}"
+    builder.__module__ = generic.__module__
+    return builder
+
+
+# ----------------------------------------------------------------------------- checks
+
+
 @dataclass(frozen=True)
 class CommonArgs:
-    """The validated common arguments of a classification builder."""
+    """The validated common arguments of a builder."""
 
     input_shape: tuple[int | None, int | None, int]
     include_top: bool
@@ -65,72 +212,103 @@ class CommonArgs:
     name: str
 
 
-def _fail(argument: str, value: Any, allowed: str, model: str) -> ValueError:
-    return ValueError(f"{model}: `{argument}` must be {allowed}. Received: {argument}={value!r}")
-
-
 def check_input_shape(
-    input_shape: Any,
+    argument: str,
+    value: Any,
     *,
-    model: str,
     default: tuple[int, int, int],
     min_size: int,
     allow_none: bool = False,
     channels: int | None = None,
-    multiple_of: int | None = None,
-    argument: str = "input_shape",
+    where: str | None = None,
 ) -> tuple[int | None, int | None, int]:
     """Validate an ``(H, W, C)`` input shape against what an architecture accepts.
 
     Args:
-        input_shape: the shape given by the user, or ``None`` for ``default``.
-        model: the model's name, used in error messages.
-        default: the shape used when ``input_shape`` is ``None``.
+        argument: the argument's name in messages (``"input_shape"``).
+        value: the shape given by the user, or ``None`` for ``default``.
+        default: the shape used when ``value`` is ``None``.
         min_size: the smallest spatial side the network accepts.
         allow_none: whether ``None`` spatial sides are allowed (fully convolutional use).
         channels: the required channel count, or ``None`` for any positive count.
-        multiple_of: if set, each spatial side must be a multiple of it (e.g. U-Net strides).
-        argument: the argument's name in messages.
+        where: the model's name, in front of the message.
 
     Returns:
         The shape as a tuple.
     """
-    if input_shape is None:
+    if value is None:
         return tuple(default)
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise _fail(argument, input_shape, "a tuple (height, width, channels)", model)
-    h, w, c = input_shape
-    for side in (h, w):
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise fail(argument, value, "a tuple (height, width, channels)", where=where)
+    shape = tuple(value)
+    for side in shape[:2]:
         if side is None:
             if not allow_none:
-                raise _fail(
-                    argument, tuple(input_shape),
+                raise fail(
+                    argument, shape,
                     "fully specified when include_top=True (None sides need include_top=False)",
-                    model,
+                    where=where,
                 )
-            continue
-        if not isinstance(side, int) or isinstance(side, bool) or side < 1:
-            raise _fail(argument, tuple(input_shape), "positive integer sides", model)
-        if side < min_size:
-            raise _fail(
-                argument, tuple(input_shape),
+        elif not isinstance(side, int) or isinstance(side, bool) or side < 1:
+            raise fail(argument, shape, "positive integer sides", where=where)
+        elif side < min_size:
+            raise fail(
+                argument, shape,
                 f"at least {min_size}x{min_size} pixels (the smallest input the network's "
                 f"strides and pooling accept)",
-                model,
+                where=where,
             )
-        if multiple_of and side % multiple_of:
-            raise _fail(
-                argument, tuple(input_shape),
-                f"a size whose sides are multiples of {multiple_of} "
-                f"(e.g. {max(multiple_of, min_size - min_size % multiple_of)} or "
-                f"{max(multiple_of, min_size - min_size % multiple_of) + multiple_of})",
-                model,
-            )
+    c = shape[2]
     if not isinstance(c, int) or isinstance(c, bool) or c < 1:
-        raise _fail(argument, tuple(input_shape), "a positive channel count last", model)
+        raise fail(argument, shape, "a positive channel count last", where=where)
     if channels is not None and c != channels:
-        raise _fail(argument, tuple(input_shape), f"{channels} channel(s) last", model)
-    return (h, w, c)
+        raise fail(argument, shape, f"{channels} channel(s) last", where=where)
+    return shape
+
+
+def check_weights(argument: str, value: Any, *, imagenet: bool, where: str | None = None) -> str | None:
+    """``None``, ``"imagenet"`` (where ``imagenet``: keras.applications publishes weights) or the
+    path of an existing file, as a string.
+
+    Raises:
+        ValueError: for another type, or ``"imagenet"`` where no such weights exist.
+        FileNotFoundError: for a path where no file exists.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise fail(argument, value, 'None, "imagenet" or the path of a weight file', where=where)
+    value = os.fspath(value)
+    if value == "imagenet":
+        if not imagenet:
+            raise fail(
+                argument, value,
+                "None or a weight file: keras.applications publishes no ImageNet weights for "
+                "this architecture",
+                where=where,
+            )
+    elif not os.path.exists(value):
+        prefix = f"{where}: " if where else ""
+        raise FileNotFoundError(
+            f"{prefix}`{argument}` must be None, \"imagenet\" or an existing weight file; no file "
+            f"exists at that path. Received: {argument}={value!r}"
+        )
+    return value
+
+
+def check_activation(argument: str, value: Any, *, extra: tuple[str, ...] = (), where: str | None = None) -> Any:
+    """``value`` if it is ``None``, a callable, one of ``extra`` or a Keras activation name."""
+    if value is None or callable(value) or (isinstance(value, str) and value in extra):
+        return value
+    try:
+        keras.activations.get(value)
+    except (ValueError, TypeError) as err:
+        allowed = "".join(f'"{e}", ' for e in extra)
+        raise fail(
+            argument, value,
+            f'{allowed}None, a callable or a Keras activation name such as "softmax"', where=where,
+        ) from err
+    return value
 
 
 def check_args(
@@ -147,10 +325,12 @@ def check_args(
     min_input_size: int | None = None,
     channels: int | None = None,
     imagenet_shape: tuple[int, int, int] | None = None,
+    allow_none: bool | None = None,
 ) -> CommonArgs:
-    """Validate the common keras.applications-style arguments of a classification builder.
+    """Validate the common keras.applications-style arguments of a builder (the one check path).
 
-    Defaults for the input shape and minimum size come from the registry entry of ``model``.
+    Defaults for the input shape and minimum size come from the registry entry of ``model``; a
+    segmentation model also accepts ``classifier_activation="auto"``.
 
     Args:
         model: the registered name; its spec gives the default and minimum input.
@@ -160,109 +340,44 @@ def check_args(
         channels: required channel count, if the architecture fixes it.
         imagenet_shape: the input shape the ImageNet classifier needs with ``include_top=True``
             (for Flatten-headed networks such as VGG); ``None`` when any size works.
+        allow_none: whether spatial sides may be ``None`` (default: with ``include_top=False``).
 
     Returns:
         The validated :class:`CommonArgs`.
     """
     spec = get_spec(model)
-    default = default_input_shape or spec.default_input_shape
-    min_size = min_input_size or spec.min_input_size
-    if not isinstance(include_top, bool):
-        raise _fail("include_top", include_top, "True or False", model)
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise _fail("weights", weights, 'None, "imagenet" or the path of a weight file', model)
-    if weights is not None:
-        weights = os.fspath(weights)
-        if weights != "imagenet" and not os.path.exists(weights):
-            raise FileNotFoundError(
-                f"{model}: `weights` must be None, \"imagenet\" or an existing weight file; "
-                f"no file exists at that path. Received: weights={weights!r}"
-            )
+    check_bool("include_top", include_top, where=model)
+    weights = check_weights("weights", weights, imagenet=spec.keras_app is not None, where=model)
     if weights == "imagenet":
-        if spec.keras_app is None:
-            raise _fail(
-                "weights", weights,
-                "None or a weight file: keras.applications publishes no ImageNet weights "
-                "for this architecture",
-                model,
-            )
         if include_top and classes != 1000:
-            raise _fail(
+            raise fail(
                 "classes", classes,
                 '1000 with weights="imagenet" and include_top=True (use include_top=False '
                 "to put your own classifier on the ImageNet features)",
-                model,
+                where=model,
             )
         channels = 3
     shape = check_input_shape(
-        input_shape,
-        model=model,
-        default=default,
-        min_size=min_size,
-        allow_none=not include_top,
+        "input_shape", input_shape,
+        default=default_input_shape or spec.default_input_shape,
+        min_size=min_input_size or spec.min_input_size,
+        allow_none=not include_top if allow_none is None else allow_none,
         channels=channels,
+        where=model,
     )
     if weights == "imagenet" and include_top and imagenet_shape and shape != tuple(imagenet_shape):
-        raise _fail(
-            "input_shape", shape,
-            f'{tuple(imagenet_shape)} with weights="imagenet" and include_top=True', model,
+        raise fail(
+            "input_shape", shape, f'{tuple(imagenet_shape)} with weights="imagenet" and include_top=True',
+            where=model,
         )
     if include_top:
-        if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
-            raise _fail("classes", classes, "an integer >= 1", model)
-    if pooling not in POOLINGS:
-        raise _fail("pooling", pooling, 'None, "avg" or "max"', model)
-    if classifier_activation is not None and not callable(classifier_activation):
-        try:
-            keras.activations.get(classifier_activation)
-        except (ValueError, TypeError) as err:
-            raise _fail(
-                "classifier_activation", classifier_activation,
-                'None, a callable or a Keras activation name such as "softmax"', model,
-            ) from err
+        check_positive_int("classes", classes, where=model)
+    check_choice("pooling", pooling, POOLINGS, where=model)
+    auto = ("auto",) if spec.task == "segmentation" else ()
+    check_activation("classifier_activation", classifier_activation, extra=auto, where=model)
     if name is not None and not isinstance(name, str):
-        raise _fail("name", name, "a string", model)
-    return CommonArgs(
-        input_shape=shape,
-        include_top=include_top,
-        classes=classes,
-        pooling=pooling,
-        classifier_activation=classifier_activation,
-        weights=weights,
-        name=name or model,
-    )
-
-
-def check_choice(model: str, argument: str, value: Any, allowed: tuple[Any, ...]) -> Any:
-    """Raise unless ``value`` is one of ``allowed``; return it."""
-    if value not in allowed:
-        raise _fail(argument, value, "one of " + ", ".join(repr(a) for a in allowed), model)
-    return value
-
-
-def check_range(
-    model: str,
-    argument: str,
-    value: Any,
-    *,
-    low: float,
-    high: float | None = None,
-    integer: bool = False,
-    low_inclusive: bool = True,
-) -> Any:
-    """Raise unless ``low <= value (<= high)``; with ``integer`` the value must be an int."""
-    kind = int if integer else (int, float)
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok:
-        ok = value >= low if low_inclusive else value > low
-        if high is not None:
-            ok = ok and value <= high
-    if not ok:
-        bound = f"{'>=' if low_inclusive else '>'} {low}" + (
-            f" and <= {high}" if high is not None else ""
-        )
-        raise _fail(argument, value, f"{'an integer' if integer else 'a number'} {bound}", model)
-    return value
+        raise fail("name", name, "a string", where=model)
+    return CommonArgs(shape, include_top, classes, pooling, classifier_activation, weights, name or model)
 
 
 def pool_features(x: Any, pooling: str | None) -> Any:
@@ -296,6 +411,22 @@ def pool_or_classify(
     )(x)
 
 
+def flatten_classify(
+    x: Any, args: CommonArgs, *, hidden: Sequence[tuple[str, int]], dropout: float
+) -> Any:
+    """The classic end of a network (LeNet to VGG): flatten, fully connected layers, classifier.
+
+    Each ``(name, units)`` of ``hidden`` is a ReLU layer followed by dropout (``{name}_dropout``);
+    the classifier is ``predictions``. With ``include_top=False`` applies ``args.pooling`` instead.
+    """
+    if not args.include_top:
+        return pool_features(x, args.pooling)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for layer, units in hidden:
+        x = dense_dropout(x, units, dropout=dropout, name=layer)
+    return keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
+
+
 def model_input(args: CommonArgs, name: str = "input_layer") -> Any:
     """The ``keras.Input`` for ``args.input_shape``."""
     return keras.Input(shape=args.input_shape, name=name)
@@ -319,52 +450,3 @@ def finish_model(
     elif args.weights is not None:
         load_weight_file(net, args.weights, model=model)
     return net
-
-
-def load_weight_file(net: keras.Model, path: str, *, model: str, **kwargs: Any) -> None:
-    """Load a weight file into ``net``, turning mismatches into an error that names the layer.
-
-    Accepts Keras 3 ``.weights.h5`` files, keras.applications' legacy ``.h5`` files (matched by
-    layer order, as keras.applications does) and whole ``.keras`` model files.
-    """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{model}: no weight file at {path!r}. Received: weights={path!r}")
-    try:
-        if path.endswith(".keras"):
-            source = keras.saving.load_model(path, compile=False, safe_mode=True)
-            net.set_weights(source.get_weights())
-        else:
-            net.load_weights(path, **kwargs)
-    except (ValueError, KeyError, OSError) as err:
-        raise ValueError(
-            f"{model}: the weight file does not match this architecture/configuration "
-            f"({net.count_params():,} parameters): {err} Received: weights={path!r}"
-        ) from err
-
-
-def load_imagenet_weights(
-    net: keras.Model, model: str, *, include_top: bool, app_kwargs: dict[str, Any] | None = None
-) -> None:
-    """Fetch keras.applications' published ImageNet weights for ``model`` and load them.
-
-    Uses keras.applications' own download path and cache (``~/.keras/models``), so a file already
-    cached there loads offline.
-    """
-    spec = get_spec(model)
-    ctor = getattr(keras.applications, spec.keras_app)
-    try:
-        reference = ctor(
-            weights="imagenet",
-            include_top=include_top,
-            input_shape=tuple(net.input_shape[1:]),
-            **(app_kwargs or {}),
-        )
-    except Exception as err:  # keras.utils.get_file raises a bare Exception when offline
-        raise RuntimeError(
-            f"{model}: could not fetch keras.applications' ImageNet weights for "
-            f"{spec.keras_app} ({err}). Without network access, download the weight file on "
-            f"another machine (keras.applications.{spec.keras_app}(weights='imagenet') saves it "
-            f"under ~/.keras/models/) and copy it to this machine's ~/.keras/models/, or pass its "
-            f"path: weights='/path/to/file.h5'."
-        ) from err
-    net.set_weights(reference.get_weights())

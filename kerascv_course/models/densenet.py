@@ -16,14 +16,14 @@ import keras
 
 from kerascv_course.models.blocks import BN_EPSILON
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_range,
     finish_model,
     model_input,
     pool_or_classify,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_number, check_positive_int, fail
 
 # Dense layers per dense block (Huang et al., Table 1); the stem and three transitions between.
 _VARIANTS: dict[str, tuple[int, ...]] = {
@@ -79,9 +79,11 @@ def _check_blocks(model: str, blocks: Any) -> tuple[int, ...]:
         and all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in blocks)
     )
     if not ok:
-        raise ValueError(
-            f"{model}: `blocks` must be a non-empty sequence of positive integers (dense layers "
-            f"per dense block, e.g. (6, 12, 24, 16)). Received: blocks={blocks!r}"
+        raise fail(
+            "blocks", blocks,
+            "a non-empty sequence of positive integers (dense layers per dense block, e.g. "
+            "(6, 12, 24, 16))",
+            where=model,
         )
     return tuple(blocks)
 
@@ -89,33 +91,23 @@ def _check_blocks(model: str, blocks: Any) -> tuple[int, ...]:
 def _densenet(
     model: str,
     *,
-    blocks: Any,
-    growth_rate: int,
-    compression: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
+    growth_rate: int = 32,
+    compression: float = 0.5,
+    blocks: Sequence[int] | None = None,
+    **common: Any,
 ) -> keras.Model:
     blocks = _check_blocks(model, _VARIANTS[model] if blocks is None else blocks)
-    check_range(model, "growth_rate", growth_rate, low=1, integer=True)
-    check_range(model, "compression", compression, low=0.0, high=1.0, low_inclusive=False)
+    check_positive_int("growth_rate", growth_rate, where=model)
+    check_number("compression", compression, low=0.0, high=1.0, low_open=True, where=model)
     custom = (blocks, growth_rate, compression) != (_VARIANTS[model], 32, 0.5)
-    if weights == "imagenet" and custom:
+    if common.get("weights") == "imagenet" and custom:
         raise ValueError(
             f"{model}: ImageNet weights exist only for the paper's configuration "
             f"(blocks={_VARIANTS[model]}, growth_rate=32, compression=0.5). "
             f"Received: blocks={blocks}, growth_rate={growth_rate}, compression={compression}"
         )
     # The stem divides by 4 and each transition by 2: the last map is 1x1 at 2**(len+1) pixels.
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-        min_input_size=2 ** (len(blocks) + 1),
-    )
+    args = check_args(model, **common, min_input_size=2 ** (len(blocks) + 1))
     inputs = model_input(args)
     x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = keras.layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
@@ -134,35 +126,7 @@ def _densenet(
 
 def _public(variant: str) -> Any:
     depth = int(variant.removeprefix("densenet"))
-
-    @register_model(
-        variant, family="densenet", paper="Huang, Liu, van der Maaten & Weinberger, 2017",
-        year=2017, arxiv="1608.06993", default_input_shape=(224, 224, 3), min_input_size=32,
-        params=_PARAMS[variant], keras_app=_KERAS_APP[variant], feature_taps=_TAPS,
-        test_input_shape=(32, 32, 3),
-    )
-    @add_common_doc
-    def builder(
-        *,
-        growth_rate: int = 32,
-        compression: float = 0.5,
-        blocks: Sequence[int] | None = None,
-        include_top: bool = True,
-        weights: Any = None,
-        input_shape: Any = None,
-        pooling: Any = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> keras.Model:
-        return _densenet(
-            variant, blocks=blocks, growth_rate=growth_rate, compression=compression,
-            include_top=include_top, weights=weights, input_shape=input_shape, pooling=pooling,
-            classes=classes, classifier_activation=classifier_activation, name=name,
-        )
-
-    builder.__name__ = builder.__qualname__ = f"build_{variant}"
-    builder.__doc__ = (
+    doc = (
         f"DenseNet-BC-{depth} (Huang et al., 2017, arXiv:1608.06993): dense blocks of "
         f"{_VARIANTS[variant]} bottleneck layers, growth rate 32, compression 0.5; "
         f"{_PARAMS[variant]:,} parameters at 224x224 and 1000 classes (keras.applications."
@@ -171,9 +135,13 @@ def _public(variant: str) -> Any:
         f"        compression: fraction of the channels a transition keeps (theta; 0.5).\n"
         f"        blocks: dense layers per dense block; ``None`` for {_VARIANTS[variant]}. Any\n"
         f"            number of blocks (a transition halves the map between two).\n"
-        + (builder.__doc__ or "")
     )
-    return builder
+    return register_model(
+        variant, family="densenet", paper="Huang, Liu, van der Maaten & Weinberger, 2017",
+        year=2017, arxiv="1608.06993", default_input_shape=(224, 224, 3), min_input_size=32,
+        params=_PARAMS[variant], keras_app=_KERAS_APP[variant], feature_taps=_TAPS,
+        test_input_shape=(32, 32, 3),
+    )(public_builder(_densenet, variant, doc=doc))
 
 
 build_densenet121 = _public("densenet121")

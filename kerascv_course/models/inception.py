@@ -17,16 +17,15 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_choice,
-    check_range,
+    common_args,
     finish_model,
     model_input,
     pool_or_classify,
 )
 from kerascv_course.models.layers import LocalResponseNormalization
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_bool, check_probability
 
 # ---------------------------------------------------------------------------------------------
 # GoogLeNet
@@ -107,19 +106,9 @@ def _aux_classifier(x: Any, args: Any, *, name: str) -> Any:
     },
     test_input_shape=(32, 32, 3),
 )
-@add_common_doc
+@common_args
 def build_googlenet(
-    *,
-    aux_logits: bool = False,
-    lrn: bool = True,
-    dropout: float = 0.4,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    *, aux_logits: bool = False, lrn: bool = True, dropout: float = 0.4, **common: Any
 ) -> keras.Model:
     """GoogLeNet / Inception v1 (Szegedy et al., 2014, arXiv:1409.4842).
 
@@ -147,18 +136,14 @@ def build_googlenet(
         dropout: dropout rate before the classifier (0.4 in the paper).
     """
     model = "googlenet"
-    check_choice(model, "aux_logits", aux_logits, (True, False))
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-        min_input_size=GOOGLENET_AUX_MIN_SIZE if aux_logits else None,
-    )
-    check_choice(model, "lrn", lrn, (True, False))
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
+    check_bool("aux_logits", aux_logits, where=model)
+    args = check_args(model, **common, min_input_size=GOOGLENET_AUX_MIN_SIZE if aux_logits else None)
+    check_bool("lrn", lrn, where=model)
+    check_probability("dropout", dropout, where=model)
     if aux_logits and not args.include_top:
         raise ValueError(
             f"{model}: `aux_logits=True` adds classifiers, so it needs include_top=True. "
-            f"Received: aux_logits=True, include_top={include_top!r}"
+            f"Received: aux_logits=True, include_top={args.include_top!r}"
         )
     inputs = model_input(args)
     x = _conv_relu(inputs, 64, 7, strides=2, name="conv1_7x7_s2")
@@ -288,17 +273,8 @@ def _v3_step(x: Any, step: Any, names: _KerasNames) -> Any:
     feature_taps={2: "activation_2", 4: "activation_4", 8: "mixed2", 16: "mixed7", 32: "mixed10"},
     test_input_shape=(75, 75, 3),
 )
-@add_common_doc
-def build_inception_v3(
-    *,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
+@common_args
+def build_inception_v3(**common: Any) -> keras.Model:
     """Inception v3 (Szegedy et al., 2015, arXiv:1512.00567).
 
     "Rethinking the Inception architecture for computer vision". The stem of "valid" 3x3 convolutions and two 3x3/2 max-pools (299 -> 35), three 35x35
@@ -313,10 +289,7 @@ def build_inception_v3(
         (only the common arguments below; the default input is 299x299x3, the smallest 75x75.)
     """
     model = "inception_v3"
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    args = check_args(model, **common)
     names = _KerasNames()
     inputs = model_input(args)
     x = inputs

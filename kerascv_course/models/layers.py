@@ -2,6 +2,7 @@
 
 Every class here is registered with ``keras.saving.register_keras_serializable`` under the package
 ``kerascv_course`` and implements ``get_config``, so ``.keras`` files load with ``safe_mode=True``.
+Importing this module registers them all (what loading a saved model needs; no builder is imported).
 """
 
 from __future__ import annotations
@@ -211,3 +212,14 @@ class ScaledTanh(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "amplitude": self.amplitude, "slope": self.slope}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Sign(keras.layers.Layer):
+    """The perceptron's threshold unit: +1 where the input is >= 0, else -1 (not differentiable)."""
+
+    def call(self, inputs: Any) -> Any:
+        return tf.where(inputs >= 0, tf.ones_like(inputs), -tf.ones_like(inputs))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape

@@ -7,9 +7,8 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_choice,
+    common_args,
     finish_model,
     model_input,
     pool_features,
@@ -21,6 +20,7 @@ from kerascv_course.models.layers import (
     TrainableSubsampling,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_bool, check_choice
 
 VARIANTS = ("classic", "modern")
 C3_CONNECTIONS = ("full", "paper")
@@ -49,7 +49,7 @@ def _subsample(x: Any, variant: str, subsampling: str, name: str) -> Any:
     default_input_shape=(32, 32, 1), min_input_size=32, params=61_706,
     feature_taps={1: "c1_act", 2: "c3_act"}, non_square=True,
 )
-@add_common_doc
+@common_args(defaults={"classes": 10})
 def build_lenet5(
     *,
     variant: str = "classic",
@@ -57,13 +57,7 @@ def build_lenet5(
     subsampling: str = "average",
     output: str = "dense",
     scaled_tanh: bool = False,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 10,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    **common: Any,
 ) -> keras.Model:
     """LeNet-5 (LeCun et al., 1998, "Gradient-based learning applied to document recognition").
 
@@ -83,14 +77,12 @@ def build_lenet5(
         scaled_tanh: use the paper's ``1.7159 * tanh(2/3 a)`` instead of ``tanh``.
     """
     model = "lenet5"
-    check_choice(model, "variant", variant, VARIANTS)
-    check_choice(model, "c3_connections", c3_connections, C3_CONNECTIONS)
-    check_choice(model, "subsampling", subsampling, SUBSAMPLINGS)
-    check_choice(model, "output", output, OUTPUTS)
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    check_choice("variant", variant, VARIANTS, where=model)
+    check_choice("c3_connections", c3_connections, C3_CONNECTIONS, where=model)
+    check_choice("subsampling", subsampling, SUBSAMPLINGS, where=model)
+    check_choice("output", output, OUTPUTS, where=model)
+    check_bool("scaled_tanh", scaled_tanh, where=model)
+    args = check_args(model, **common)
     inputs = model_input(args)
     x = keras.layers.Conv2D(6, 5, name="c1")(inputs)
     x = _activation(x, variant, scaled_tanh, "c1_act")

@@ -14,15 +14,15 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_range,
+    common_args,
     finish_model,
     model_input,
     pool_features,
     pool_or_classify,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_number, check_positive_int, check_probability, fail
 
 # MobileNet v1 (Howard et al., Table 1): (pointwise filters, depthwise stride) of the 13
 # depthwise-separable blocks after the 32-filter 3x3/2 stem; widths are multiplied by ``alpha``.
@@ -80,65 +80,16 @@ def _pad_for_stride2(x: Any, name: str) -> Any:
 
 
 def _check_alpha(model: str, alpha: Any, weights: Any, published: tuple[float, ...]) -> None:
-    check_range(model, "alpha", alpha, low=0.0, low_inclusive=False)
+    check_number("alpha", alpha, low=0.0, low_open=True, where=model)
     if model == "mobilenet" and int(32 * alpha) < 1:
-        raise ValueError(
-            f"{model}: `alpha` must be at least 1/32 = 0.03125 so that the 32-filter stem keeps "
-            f"one filter (the paper uses 0.25, 0.5, 0.75 and 1.0). Received: alpha={alpha!r}"
+        raise fail(
+            "alpha", alpha,
+            "at least 1/32 = 0.03125 so that the 32-filter stem keeps one filter (the paper uses "
+            "0.25, 0.5, 0.75 and 1.0)",
+            where=model,
         )
     if weights == "imagenet" and alpha not in published:
-        raise ValueError(
-            f"{model}: ImageNet weights exist for `alpha` in {published} only. "
-            f"Received: alpha={alpha!r}"
-        )
-
-
-def _mobilenet_v1(
-    *,
-    alpha: float,
-    depth_multiplier: int,
-    dropout: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
-) -> keras.Model:
-    model = "mobilenet"
-    _check_alpha(model, alpha, weights, V1_ALPHAS)
-    check_range(model, "depth_multiplier", depth_multiplier, low=1, integer=True)
-    if weights == "imagenet" and depth_multiplier != 1:
-        raise ValueError(
-            f"{model}: ImageNet weights exist for depth_multiplier=1 only. "
-            f"Received: depth_multiplier={depth_multiplier!r}"
-        )
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
-    inputs = model_input(args)
-    x = keras.layers.Conv2D(
-        int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1"
-    )(inputs)
-    x = keras.layers.BatchNormalization(name="conv1_bn")(x)
-    x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
-    for block, (filters, stride) in enumerate(V1_BLOCKS, start=1):
-        x = depthwise_separable(
-            x, int(filters * alpha), stride=stride, depth_multiplier=depth_multiplier, block=block
-        )
-    app = {"alpha": alpha}
-    if not args.include_top:
-        return finish_model(inputs, pool_features(x, args.pooling), args, model, app)
-    # The classifier is a 1x1 convolution on the pooled 1x1 map, as in the reference weights.
-    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avg_pool")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
-    x = keras.layers.Conv2D(args.classes, 1, padding="same", name="conv_preds")(x)
-    x = keras.layers.Reshape((args.classes,), name="reshape_2")(x)
-    x = keras.layers.Activation(args.classifier_activation, name="predictions")(x)
-    return finish_model(inputs, x, args, model, app)
+        raise fail("alpha", alpha, f"in {published} for ImageNet weights", where=model)
 
 
 def depthwise_separable(
@@ -210,23 +161,78 @@ def inverted_residual(x: Any, filters: int, *, expansion: int, stride: int, bloc
     return x
 
 
-def _mobilenet_v2(
-    *,
-    alpha: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
+@register_model(
+    "mobilenet", family="mobilenet", paper="Howard et al., 2017", year=2017, arxiv="1704.04861",
+    default_input_shape=(224, 224, 3), min_input_size=32, params=4_253_864,
+    keras_app="MobileNet", feature_taps=_V1_TAPS, test_input_shape=(32, 32, 3),
+)
+@common_args
+def build_mobilenet(
+    *, alpha: float = 1.0, depth_multiplier: int = 1, dropout: float = 1e-3, **common: Any
 ) -> keras.Model:
+    """MobileNet v1 (Howard et al., 2017, arXiv:1704.04861): 13 depthwise-separable blocks.
+
+    A 3x3/2 stem and 13 blocks of 3x3 depthwise + 1x1 pointwise convolutions (each with BN and
+    ReLU6), then global pooling and a 1x1-convolution classifier. 4,253,864 parameters at
+    ``alpha=1`` and 1000 classes (3,228,864 without the top); any input from 32x32 up.
+
+    Args:
+        alpha: width multiplier: every layer's filters are scaled by it (paper: 0.25, 0.5, 0.75,
+            1.0; any value >= 1/32 builds, ImageNet weights exist for the paper's four).
+        depth_multiplier: depthwise outputs per input channel (integer >= 1; 1 in the paper's
+            models). The paper's "resolution multiplier" is simply a smaller ``input_shape``.
+        dropout: dropout rate before the classifier (1e-3 in keras.applications).
+    """
+    model = "mobilenet"
+    _check_alpha(model, alpha, common["weights"], V1_ALPHAS)
+    check_positive_int("depth_multiplier", depth_multiplier, where=model)
+    if common["weights"] == "imagenet" and depth_multiplier != 1:
+        raise fail("depth_multiplier", depth_multiplier, "1 for ImageNet weights", where=model)
+    check_probability("dropout", dropout, where=model)
+    args = check_args(model, **common)
+    inputs = model_input(args)
+    x = keras.layers.Conv2D(
+        int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1"
+    )(inputs)
+    x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+    x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
+    for block, (filters, stride) in enumerate(V1_BLOCKS, start=1):
+        x = depthwise_separable(
+            x, int(filters * alpha), stride=stride, depth_multiplier=depth_multiplier, block=block
+        )
+    app = {"alpha": alpha}
+    if not args.include_top:
+        return finish_model(inputs, pool_features(x, args.pooling), args, model, app)
+    # The classifier is a 1x1 convolution on the pooled 1x1 map, as in the reference weights.
+    x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="avg_pool")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    x = keras.layers.Conv2D(args.classes, 1, padding="same", name="conv_preds")(x)
+    x = keras.layers.Reshape((args.classes,), name="reshape_2")(x)
+    x = keras.layers.Activation(args.classifier_activation, name="predictions")(x)
+    return finish_model(inputs, x, args, model, app)
+
+
+@register_model(
+    "mobilenet_v2", family="mobilenet", paper="Sandler, Howard, Zhu, Zhmoginov & Chen, 2018",
+    year=2018, arxiv="1801.04381", default_input_shape=(224, 224, 3), min_input_size=32,
+    params=3_538_984, keras_app="MobileNetV2", feature_taps=_V2_TAPS,
+    test_input_shape=(32, 32, 3),
+)
+@common_args
+def build_mobilenet_v2(*, alpha: float = 1.0, **common: Any) -> keras.Model:
+    """MobileNet v2 (Sandler et al., 2018, arXiv:1801.04381): inverted residuals, linear bottlenecks.
+
+    A 3x3/2 stem, 17 inverted-residual blocks (Table 2 of the paper: expansion 6, widths 16 to
+    320), a 1280-channel 1x1 layer, global pooling and a dense classifier. 3,538,984 parameters
+    at ``alpha=1`` and 1000 classes; any input from 32x32 up.
+
+    Args:
+        alpha: width multiplier, channels rounded to multiples of 8 (ImageNet weights for 0.35,
+            0.5, 0.75, 1.0, 1.3 and 1.4; any value > 0 builds).
+    """
     model = "mobilenet_v2"
-    _check_alpha(model, alpha, weights, V2_ALPHAS)
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    _check_alpha(model, alpha, common["weights"], V2_ALPHAS)
+    args = check_args(model, **common)
     inputs = model_input(args)
     x = keras.layers.Conv2D(
         make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1"
@@ -249,76 +255,3 @@ def _mobilenet_v2(
     x = keras.layers.BatchNormalization(**V2_BN, name="Conv_1_bn")(x)
     x = keras.layers.ReLU(6.0, name="out_relu")(x)
     return finish_model(inputs, pool_or_classify(x, args), args, model, {"alpha": alpha})
-
-
-@register_model(
-    "mobilenet", family="mobilenet", paper="Howard et al., 2017", year=2017, arxiv="1704.04861",
-    default_input_shape=(224, 224, 3), min_input_size=32, params=4_253_864,
-    keras_app="MobileNet", feature_taps=_V1_TAPS, test_input_shape=(32, 32, 3),
-)
-@add_common_doc
-def build_mobilenet(
-    *,
-    alpha: float = 1.0,
-    depth_multiplier: int = 1,
-    dropout: float = 1e-3,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """MobileNet v1 (Howard et al., 2017, arXiv:1704.04861): 13 depthwise-separable blocks.
-
-    A 3x3/2 stem and 13 blocks of 3x3 depthwise + 1x1 pointwise convolutions (each with BN and
-    ReLU6), then global pooling and a 1x1-convolution classifier. 4,253,864 parameters at
-    ``alpha=1`` and 1000 classes (3,228,864 without the top); any input from 32x32 up.
-
-    Args:
-        alpha: width multiplier: every layer's filters are scaled by it (paper: 0.25, 0.5, 0.75,
-            1.0; any value >= 1/32 builds, ImageNet weights exist for the paper's four).
-        depth_multiplier: depthwise outputs per input channel (integer >= 1; 1 in the paper's
-            models). The paper's "resolution multiplier" is simply a smaller ``input_shape``.
-        dropout: dropout rate before the classifier (1e-3 in keras.applications).
-    """
-    return _mobilenet_v1(
-        alpha=alpha, depth_multiplier=depth_multiplier, dropout=dropout,
-        include_top=include_top, weights=weights, input_shape=input_shape, pooling=pooling,
-        classes=classes, classifier_activation=classifier_activation, name=name,
-    )
-
-
-@register_model(
-    "mobilenet_v2", family="mobilenet", paper="Sandler, Howard, Zhu, Zhmoginov & Chen, 2018",
-    year=2018, arxiv="1801.04381", default_input_shape=(224, 224, 3), min_input_size=32,
-    params=3_538_984, keras_app="MobileNetV2", feature_taps=_V2_TAPS,
-    test_input_shape=(32, 32, 3),
-)
-@add_common_doc
-def build_mobilenet_v2(
-    *,
-    alpha: float = 1.0,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """MobileNet v2 (Sandler et al., 2018, arXiv:1801.04381): inverted residuals, linear bottlenecks.
-
-    A 3x3/2 stem, 17 inverted-residual blocks (Table 2 of the paper: expansion 6, widths 16 to
-    320), a 1280-channel 1x1 layer, global pooling and a dense classifier. 3,538,984 parameters
-    at ``alpha=1`` and 1000 classes; any input from 32x32 up.
-
-    Args:
-        alpha: width multiplier, channels rounded to multiples of 8 (ImageNet weights for 0.35,
-            0.5, 0.75, 1.0, 1.3 and 1.4; any value > 0 builds).
-    """
-    return _mobilenet_v2(
-        alpha=alpha, include_top=include_top, weights=weights, input_shape=input_shape,
-        pooling=pooling, classes=classes, classifier_activation=classifier_activation, name=name,
-    )

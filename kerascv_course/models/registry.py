@@ -2,61 +2,54 @@
 
 A family module registers each public builder with :func:`register_model`, which stores the builder
 together with its metadata (task, paper, default input, minimum input, parameter count, the
-keras.applications twin, encoder feature taps). Everything else reads :data:`REGISTRY` through
+keras.applications twin, encoder feature taps) in :data:`REGISTRY`, a
+:class:`~kerascv_course.utils.registry.Registry`. Everything else reads it through
 :func:`list_models`, :func:`get_model` and :func:`get_spec`.
+
+This module imports no TensorFlow: the family modules (which do) are imported by the registry's
+first lookup (:func:`import_families`). What can be answered without building anything (names,
+tasks, builder arguments) is in :mod:`kerascv_course.models.catalog`, generated from this registry.
 """
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
+import importlib
+import os
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
+from kerascv_course.models.catalog import TASKS, ModelMetadata, check_task
+from kerascv_course.utils.checks import check_choice
+from kerascv_course.utils.registry import Registry
 
-TASKS = ("classification", "segmentation")
+if TYPE_CHECKING:
+    import keras
+
+# The modules of this package that hold no builders. Every other module is a family: it registers
+# its builders when imported, and the registry's first lookup imports them all.
+HELPERS = frozenset({"blocks", "catalog", "common", "layers", "registry", "weights"})
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Metadata of one registered model.
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec(ModelMetadata):
+    """One registered model: its :class:`~kerascv_course.models.catalog.ModelMetadata` (name,
+    task, family, paper, year, arxiv, default input, minimum input, parameters, keras.applications
+    twin, non-square inputs), its builder, and what only code needs.
 
     Attributes:
-        name: registered lower-case name, e.g. ``"vgg16"``.
         builder: the public ``build_<name>`` function.
-        task: ``"classification"`` or ``"segmentation"``.
-        family: module family, e.g. ``"vgg"``.
-        paper: short citation, e.g. ``"Simonyan & Zisserman, 2014"``.
-        year: publication year.
-        arxiv: arXiv id (or ``None`` for papers that have none).
-        default_input_shape: input shape of the paper's model, ``(H, W, C)``.
-        min_input_size: smallest spatial side the architecture accepts.
-        params: parameter count at the default configuration (the figure tests check).
-        keras_app: name of the keras.applications constructor with the same layers
-            (``"VGG16"``), or ``None`` where keras.applications has no such model.
         feature_taps: ``{stride: layer_name}`` of the encoder features a U-Net decoder takes
             (names of layers whose *output* is the feature map at that total stride), or ``None``
             for models without spatial features.
         test_input_shape: a small input shape for fast generic tests (defaults to the minimum).
-        non_square: whether the architecture accepts non-square inputs.
+        extra: any further metadata a family declares.
     """
 
-    name: str
     builder: Callable[..., keras.Model]
-    task: str
-    family: str
-    paper: str
-    year: int
-    arxiv: str | None
-    default_input_shape: tuple[int, int, int]
-    min_input_size: int
-    params: int | None = None
-    keras_app: str | None = None
     feature_taps: dict[int, str] | None = None
     test_input_shape: tuple[int, int, int] | None = None
-    non_square: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,7 +61,22 @@ class ModelSpec:
         return (self.min_input_size, self.min_input_size, channels)
 
 
-REGISTRY: dict[str, ModelSpec] = {}
+def family_modules() -> list[str]:
+    """The family modules of :mod:`kerascv_course.models` (every module but :data:`HELPERS`)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    return sorted(
+        m.name for m in pkgutil.iter_modules([package])
+        if not m.ispkg and m.name not in HELPERS and not m.name.startswith("_")
+    )
+
+
+def import_families() -> None:
+    """Import every family module (registering its builders); run by the first lookup."""
+    for family in family_modules():
+        importlib.import_module(f"kerascv_course.models.{family}")
+
+
+REGISTRY: Registry[ModelSpec] = Registry("model", argument="name", populate=import_families)
 
 
 def register_model(
@@ -98,32 +106,30 @@ def register_model(
         **extra: any further metadata a family wants to declare.
 
     Returns:
-        The decorator, which returns the builder unchanged.
+        The decorator, which returns the builder unchanged (with ``model_name`` set).
     """
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}. Received: task={task!r}")
-    if name != name.lower():
-        raise ValueError(f"Model names are lower-case. Received: name={name!r}")
+    check_choice("task", task, TASKS, where=name)
 
     def decorator(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
-        if name in REGISTRY:
-            raise ValueError(f"A model named {name!r} is already registered.")
-        REGISTRY[name] = ModelSpec(
-            name=name,
-            builder=builder,
-            task=task,
-            family=family,
-            paper=paper,
-            year=year,
-            arxiv=arxiv,
-            default_input_shape=tuple(default_input_shape),
-            min_input_size=min_input_size,
-            params=params,
-            keras_app=keras_app,
-            feature_taps=dict(feature_taps) if feature_taps else None,
-            test_input_shape=tuple(test_input_shape) if test_input_shape else None,
-            non_square=non_square,
-            extra=extra,
+        REGISTRY.register(
+            name,
+            ModelSpec(
+                name=name,
+                builder=builder,
+                task=task,
+                family=family,
+                paper=paper,
+                year=year,
+                arxiv=arxiv,
+                default_input_shape=tuple(default_input_shape),
+                min_input_size=min_input_size,
+                params=params,
+                keras_app=keras_app,
+                feature_taps=dict(feature_taps) if feature_taps else None,
+                test_input_shape=tuple(test_input_shape) if test_input_shape else None,
+                non_square=non_square,
+                extra=extra,
+            ),
         )
         builder.model_name = name
         return builder
@@ -132,7 +138,10 @@ def register_model(
 
 
 def list_models(task: str | None = None, pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered models.
+    """Sorted names of the registered models (the live registry; imports every family).
+
+    :func:`kerascv_course.models.list_models` gives the same answer from the catalog, without
+    TensorFlow.
 
     Args:
         task: ``None`` for all, or ``"classification"`` / ``"segmentation"``.
@@ -140,32 +149,19 @@ def list_models(task: str | None = None, pattern: str | None = None) -> list[str
 
     Returns:
         The sorted list of names.
-
-    Example:
-        >>> list_models("segmentation")
-        ['unet']
     """
-    if task is not None and task not in TASKS:
-        raise ValueError(f"task must be None or one of {TASKS}. Received: task={task!r}")
-    names = sorted(n for n, s in REGISTRY.items() if task is None or s.task == task)
-    if pattern is not None:
-        names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
-    return names
+    check_task(task)
+    return REGISTRY.names(pattern, where=None if task is None else lambda s: s.task == task)
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` of a registered model; unknown names raise with close matches."""
-    if not isinstance(name, str):
-        raise TypeError(f"Model name must be a string. Received: name={name!r}")
-    key = name.lower()
-    if key not in REGISTRY:
-        close = difflib.get_close_matches(key, REGISTRY.keys(), n=4, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ValueError(
-            f"Unknown model {name!r}.{hint} Known models: {', '.join(list_models())}. "
-            f"Received: name={name!r}"
-        )
-    return REGISTRY[key]
+    """The :class:`ModelSpec` of a registered model (any case).
+
+    Raises:
+        TypeError: when ``name`` is not a string.
+        ValueError: for an unknown name (the message lists close matches and the known names).
+    """
+    return REGISTRY.get(name)
 
 
 def get_model(name: str, **kwargs: Any) -> keras.Model:

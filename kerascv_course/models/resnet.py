@@ -20,14 +20,14 @@ import keras
 
 from kerascv_course.models.blocks import BN_EPSILON, conv_bn_act, residual_bottleneck
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_choice,
     finish_model,
     model_input,
     pool_or_classify,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_choice
 
 BLOCKS = ("basic", "bottleneck", "preact")
 SHORTCUTS = ("A", "B")
@@ -283,17 +283,7 @@ def _stage(x: Any, config: ResNetConfig, stage: int, shortcut: str) -> Any:
 
 
 def resnet_from_config(
-    model: str,
-    config: ResNetConfig,
-    *,
-    shortcut: str | None = None,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    model: str, config: ResNetConfig, *, shortcut: str | None = None, **common: Any
 ) -> keras.Model:
     """Build any ResNet described by a :class:`ResNetConfig` (the zoo's one generic builder).
 
@@ -302,8 +292,8 @@ def resnet_from_config(
         config: the variant.
         shortcut: ``"A"``/``"B"`` for basic blocks, ``"B"`` for bottlenecks; ``None`` for the
             variant's default.
-        include_top, weights, input_shape, pooling, classes, classifier_activation, name: the
-            common arguments.
+        **common: the common arguments (``include_top``, ``weights``, ``input_shape``,
+            ``pooling``, ``classes``, ``classifier_activation``, ``name``).
 
     Returns:
         The ``keras.Model``.
@@ -311,13 +301,10 @@ def resnet_from_config(
     Raises:
         ValueError: for an unknown ``shortcut`` or a bad common argument.
     """
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    args = check_args(model, **common)
     shortcut = check_choice(
-        model, "shortcut", config.default_shortcut if shortcut is None else shortcut,
-        config.shortcuts,
+        "shortcut", config.default_shortcut if shortcut is None else shortcut, config.shortcuts,
+        where=model,
     )
     inputs = model_input(args)
     x = _stem(inputs, config)
@@ -380,9 +367,7 @@ _SHORTCUT_DOC = """
 def _public(variant: str) -> Any:
     config = VARIANTS[variant]
     v2 = config.block == "preact"
-    default_classes = 10 if config.cifar else 1000
-
-    @register_model(
+    return register_model(
         variant, family="resnet",
         paper="He, Zhang, Ren & Sun, 2016" if v2 else "He, Zhang, Ren & Sun, 2015",
         year=2016 if v2 else 2015, arxiv="1603.05027" if v2 else "1512.03385",
@@ -390,28 +375,12 @@ def _public(variant: str) -> Any:
         min_input_size=4 if config.cifar else 32, params=PARAMS[variant],
         keras_app=KERAS_APPS.get(variant), feature_taps=feature_taps(config),
         test_input_shape=(16, 16, 3) if config.cifar else (32, 32, 3),
-    )
-    @add_common_doc
-    def builder(
-        *,
-        shortcut: str | None = None,
-        include_top: bool = True,
-        weights: Any = None,
-        input_shape: Any = None,
-        pooling: Any = None,
-        classes: int = default_classes,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> keras.Model:
-        return resnet_from_config(
-            variant, config, shortcut=shortcut, include_top=include_top, weights=weights,
-            input_shape=input_shape, pooling=pooling, classes=classes,
-            classifier_activation=classifier_activation, name=name,
+    )(
+        public_builder(
+            resnet_from_config, variant, config, doc=_describe(variant, config) + "\n" + _SHORTCUT_DOC,
+            defaults={"classes": 10} if config.cifar else None,
         )
-
-    builder.__name__ = builder.__qualname__ = f"build_{variant}"
-    builder.__doc__ = _describe(variant, config) + "\n" + _SHORTCUT_DOC + (builder.__doc__ or "")
-    return builder
+    )
 
 
 build_resnet18 = _public("resnet18")

@@ -13,9 +13,10 @@ from typing import Any
 
 import keras
 
-from kerascv_course.models.common import add_common_doc, check_range
+from kerascv_course.models.common import add_common_doc
 from kerascv_course.models.registry import register_model
 from kerascv_course.models.resnet import ResNetConfig, feature_taps, resnet_from_config
+from kerascv_course.utils.checks import check_positive_int
 
 # The original SE-ResNet (Caffe, and its PyTorch ports): bias-free convolutions, stride on the
 # first 1x1 convolution of a bottleneck, SE fully connected layers with biases.
@@ -58,7 +59,7 @@ def build_se_resnet50(
         reduction: the SE reduction ratio r (16 in the paper); each gate's hidden layer has
             ``channels // r`` units.
     """
-    check_range("se_resnet50", "reduction", reduction, low=1, integer=True)
+    check_positive_int("reduction", reduction, where="se_resnet50")
     config = dataclasses.replace(VARIANTS["se_resnet50"], se_ratio=reduction)
     return resnet_from_config(
         "se_resnet50", config, include_top=include_top, weights=weights,

@@ -17,14 +17,14 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_range,
     finish_model,
     model_input,
     pool_features,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_probability
 
 POOL = "pool"  # a 3x3/2 max-pooling in a layer sequence
 # Each variant: the stem (filters, kernel), then a sequence of POOL and fire modules given as
@@ -91,23 +91,9 @@ def _max_pool_ceil(x: Any, name: str) -> Any:
     return keras.layers.MaxPooling2D(3, strides=2, name=name)(x)
 
 
-def _squeezenet(
-    model: str,
-    *,
-    dropout: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
-) -> keras.Model:
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+def _squeezenet(model: str, *, dropout: float = 0.5, **common: Any) -> keras.Model:
+    check_probability("dropout", dropout, where=model)
+    args = check_args(model, **common)
     config = _VARIANTS[model]
     filters, kernel = config["stem"]
     inputs = model_input(args)
@@ -133,43 +119,21 @@ def _squeezenet(
 
 def _public(variant: str) -> Any:
     version = variant.removeprefix("squeezenet").replace("_", ".")
-
-    @register_model(
-        variant, family="squeezenet",
-        paper="Iandola, Han, Moskewicz, Ashraf, Dally & Keutzer, 2016", year=2016,
-        arxiv="1602.07360", default_input_shape=(227, 227, 3), min_input_size=_MIN_SIZE[variant],
-        params=_PARAMS[variant], feature_taps=_TAPS[variant], test_input_shape=(64, 64, 3),
-    )
-    @add_common_doc
-    def builder(
-        *,
-        dropout: float = 0.5,
-        include_top: bool = True,
-        weights: Any = None,
-        input_shape: Any = None,
-        pooling: Any = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> keras.Model:
-        return _squeezenet(
-            variant, dropout=dropout, include_top=include_top, weights=weights,
-            input_shape=input_shape, pooling=pooling, classes=classes,
-            classifier_activation=classifier_activation, name=name,
-        )
-
     stem_filters, stem_kernel = _VARIANTS[variant]["stem"]
-    builder.__name__ = builder.__qualname__ = f"build_{variant}"
-    builder.__doc__ = (
+    doc = (
         f"SqueezeNet {version} (Iandola et al., 2016, arXiv:1602.07360): {stem_filters} "
         f"{stem_kernel}x{stem_kernel}/2 stem, eight fire modules, a 1x1-convolution classifier "
         f"with global average pooling; {_PARAMS[variant]:,} parameters at 1000 classes (no fully "
         f"connected layer: the count does not depend on the input size). Default input 227x227 (the "
         f"authors' Caffe model).\n\n    Args:\n"
         f"        dropout: dropout rate before the classifier convolution (0.5 in the paper).\n"
-        + (builder.__doc__ or "")
     )
-    return builder
+    return register_model(
+        variant, family="squeezenet",
+        paper="Iandola, Han, Moskewicz, Ashraf, Dally & Keutzer, 2016", year=2016,
+        arxiv="1602.07360", default_input_shape=(227, 227, 3), min_input_size=_MIN_SIZE[variant],
+        params=_PARAMS[variant], feature_taps=_TAPS[variant], test_input_shape=(64, 64, 3),
+    )(public_builder(_squeezenet, variant, doc=doc))
 
 
 build_squeezenet1_0 = _public("squeezenet1_0")

@@ -1,36 +1,50 @@
 """U-Net (Ronneberger, Fischer & Brox, 2015) and U-Nets over any zoo encoder.
 
-Two ways to build one with :func:`build_unet`:
+Two entry points, and :func:`build_unet` (the registered ``unet``) choosing between them:
 
-* ``backbone=None``: the paper's network. A contracting path of two 3x3 convolutions and a 2x2
-  max-pooling per level (64, 128, 256, 512 filters, then 1024 at the bottom), an expanding path of
-  2x2 up-convolutions, concatenations with the encoder's maps and two 3x3 convolutions, and a 1x1
-  convolution to the classes. ``padding="valid"`` is the paper's exact network (unpadded
-  convolutions, cropped skip connections: 572x572 in, 388x388 out); ``padding="same"`` (default)
-  keeps the input resolution.
-* ``backbone="<classification model>"``: that zoo model, built with ``include_top=False`` at the
-  U-Net's input shape, is the encoder; its skip connections are the layers declared in its registry
-  entry's ``feature_taps`` (``{stride: layer_name}``), never found by searching names. A U-Net
-  decoder brings the deepest tap back to the input resolution. Option names follow
-  segmentation_models (``encoder_weights``, ``encoder_freeze``, ``decoder_filters``,
-  ``decoder_block_type``).
+* :func:`original_unet` (``build_unet(backbone=None)``): the paper's network. A contracting path
+  of two 3x3 convolutions and a 2x2 max-pooling per level (64, 128, 256, 512 filters, then 1024 at
+  the bottom), an expanding path of 2x2 up-convolutions, concatenations with the encoder's maps and
+  two 3x3 convolutions, and a 1x1 convolution to the classes. ``padding="valid"`` is the paper's
+  exact network (unpadded convolutions, cropped skip connections: 572x572 in, 388x388 out);
+  ``padding="same"`` (default) keeps the input resolution.
+* :func:`backbone_unet` (``build_unet(backbone="<classification model>")``): that zoo model, built
+  with ``include_top=False`` at the U-Net's input shape, is the encoder; its skip connections are
+  the layers declared in its registry entry's ``feature_taps`` (``{stride: layer_name}``), never
+  found by searching names. A U-Net decoder brings the deepest tap back to the input resolution.
+  Option names follow segmentation_models (``encoder_weights``, ``encoder_freeze``,
+  ``decoder_filters``, ``decoder_block_type``).
+
+Both take the U-Net's shared arguments (:data:`UNET_ARGS`, documented once in
+:data:`UNET_ARGS_DOC`) and check them, like every builder, with
+:func:`~kerascv_course.models.common.check_args`.
 """
 
 from __future__ import annotations
 
-import os
+import inspect
 from typing import Any
 
 import keras
 
 from kerascv_course.models.blocks import conv_bn_act
 from kerascv_course.models.common import (
-    check_choice,
-    check_input_shape,
-    check_range,
-    load_weight_file,
+    CommonArgs,
+    check_args,
+    check_weights,
+    common_args,
+    finish_model,
+    keyword,
 )
 from kerascv_course.models.registry import get_spec, list_models, register_model
+from kerascv_course.models.weights import load_encoder_weights
+from kerascv_course.utils.checks import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_probability,
+    fail,
+)
 
 MODEL = "unet"
 PADDINGS = ("same", "valid")
@@ -42,6 +56,40 @@ PAPER_PARAMS = 31_030_658  # 572x572x1 input, 2 classes (any input size: the cou
 PAPER_INPUT_SHAPE = (572, 572, 1)
 SAME_INPUT_SHAPE = (512, 512, 1)
 CONVS_PER_LEVEL = 2
+
+# The arguments both U-Nets take, after their own (``**common`` in their definitions).
+UNET_ARGS: tuple[inspect.Parameter, ...] = (
+    keyword("batch_norm", None, "bool | None"),
+    keyword("dropout", 0.0, "float"),
+    keyword("decoder_block_type", "transpose", "str"),
+    keyword("classifier_activation", "auto", "str | Callable | None"),
+    keyword("weights", None, "str | os.PathLike | None"),
+    keyword("name", None, "str | None"),
+)
+
+UNET_ARGS_DOC = """
+    Arguments of both U-Nets:
+        batch_norm: batch normalisation after every convolution; ``None``: off for the paper's
+            U-Net (the paper has none), on for a backbone decoder.
+        dropout: dropout rate at the end of the contracting path (the paper uses dropout there).
+        decoder_block_type: ``"transpose"`` (transposed convolution, the paper's up-convolution)
+            or ``"upsampling"`` (bilinear up-sampling followed by a convolution).
+        classifier_activation: ``"auto"`` (sigmoid for 1 class, softmax otherwise), ``None`` for
+            logits, or any Keras activation. The zoo's segmentation losses expect probabilities.
+        weights: ``None`` or the path of a weight file of this same U-Net configuration.
+        name: the model's name (default ``"unet"`` or ``"unet_<backbone>"``).
+
+    Returns:
+        A ``keras.Model`` mapping ``(H, W, C)`` images to ``(H', W', classes)`` probabilities
+        (``H' = H`` except with ``padding="valid"``).
+
+    Raises:
+        ValueError: for an input size the network cannot take (the message says which work), a
+            backbone without spatial features (the message lists the eligible ones), or any
+            other argument outside what is allowed.
+        TypeError: for an argument the U-Net does not take (the message names the closest).
+        FileNotFoundError: when ``weights`` or ``encoder_weights`` is a missing file.
+"""
 
 
 def eligible_backbones() -> list[str]:
@@ -131,29 +179,83 @@ def _match_size(x: Any, size: tuple[int, int], name: str) -> Any:
     return keras.layers.Resizing(size[0], size[1], interpolation="bilinear", name=name)(x)
 
 
-def _head(x: Any, classes: int, activation: Any) -> Any:
+def _head(x: Any, args: CommonArgs) -> Any:
+    activation = args.classifier_activation
     if activation == "auto":
-        activation = "sigmoid" if classes == 1 else "softmax"
-    return keras.layers.Conv2D(classes, 1, activation=activation, name="predictions")(x)
+        activation = "sigmoid" if args.classes == 1 else "softmax"
+    return keras.layers.Conv2D(args.classes, 1, activation=activation, name="predictions")(x)
+
+
+def _check_shared(
+    *,
+    input_shape: Any,
+    classes: Any,
+    default: tuple[int, int, int],
+    min_size: int,
+    allow_none: bool,
+    batch_norm: Any,
+    dropout: Any,
+    decoder_block_type: Any,
+    **common: Any,
+) -> CommonArgs:
+    """The one check of both U-Nets' arguments (the common ones through ``check_args``)."""
+    check_choice("batch_norm", batch_norm, (None, True, False), where=MODEL)
+    check_probability("dropout", dropout, where=MODEL)
+    check_choice("decoder_block_type", decoder_block_type, DECODER_BLOCK_TYPES, where=MODEL)
+    return check_args(
+        MODEL, input_shape=input_shape, classes=classes, default_input_shape=default,
+        min_input_size=min_size, allow_none=allow_none, **common,
+    )
 
 
 # ----------------------------------------------------------------------------- the paper's U-Net
 
 
-def _plain_unet(
-    shape: tuple[Any, Any, int],
+@common_args(arguments=UNET_ARGS, arguments_doc=UNET_ARGS_DOC)
+def original_unet(
+    input_shape: Any = None,
+    classes: int = 2,
+    padding: str = "same",
     *,
-    classes: int,
-    padding: str,
-    depth: int,
-    base_filters: int,
-    batch_norm: bool,
-    dropout: float,
-    block_type: str,
-    activation: Any,
-    name: str,
+    depth: int = PAPER_DEPTH,
+    base_filters: int = PAPER_BASE_FILTERS,
+    **common: Any,
 ) -> keras.Model:
-    inputs = keras.Input(shape=shape, name="input_layer")
+    """The paper's U-Net (Ronneberger, Fischer & Brox, MICCAI 2015, arXiv:1505.04597).
+
+    64 -> 1024 filters over 4 poolings, 2x2 up-convolutions: 31,030,658 parameters with 2
+    classes at any input size. ``padding="same"``: output at input resolution, sides multiples of
+    16 (default 512x512x1); ``padding="valid"``: the paper's exact network, 572x572x1 in,
+    388x388x2 out.
+
+    Args:
+        input_shape: ``(height, width, channels)``; ``None``: 512x512x1 for ``"same"``, the
+            paper's 572x572x1 for ``"valid"``. ``"same"``: sides must be multiples of
+            ``2**depth`` (``None`` sides allowed). ``"valid"``: sides of the form
+            ``2**depth * k + 4 * (2**(depth + 1) - 1)`` (188, 204, …, 572 at depth 4).
+        classes: output channels; 1 gives a sigmoid (binary) output, more a softmax.
+        padding: ``"same"`` or ``"valid"`` (unpadded convolutions and cropped skip connections).
+        depth: number of poolings (4 in the paper).
+        base_filters: filters of the first level (64 in the paper), doubled per level.
+
+    Example:
+        >>> model = original_unet((64, 64, 1), classes=2, base_filters=16, depth=3)
+        >>> model.output_shape
+        (None, 64, 64, 2)
+    """
+    check_choice("padding", padding, PADDINGS, where=MODEL)
+    check_number("depth", depth, low=1, high=8, integer=True, where=MODEL)
+    check_number("base_filters", base_filters, low=1, integer=True, where=MODEL)
+    same = padding == "same"
+    args = _check_shared(
+        input_shape=input_shape, classes=classes, allow_none=same,
+        default=SAME_INPUT_SHAPE if same else PAPER_INPUT_SHAPE,
+        min_size=2**depth if same else valid_input_sizes(depth)[0], **common,
+    )
+    _check_plain_sides(args.input_shape, padding, depth)
+    batch_norm = bool(common["batch_norm"])
+    block_type = common["decoder_block_type"]
+    inputs = keras.Input(shape=args.input_shape, name="input_layer")
     x = inputs
     skips = []
     for level in range(depth):
@@ -166,8 +268,8 @@ def _plain_unet(
     x = _double_conv(
         x, base_filters * 2**depth, padding=padding, batch_norm=batch_norm, name="bottleneck"
     )
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="bottleneck_dropout")(x)
+    if common["dropout"]:
+        x = keras.layers.Dropout(common["dropout"], name="bottleneck_dropout")(x)
     for level in reversed(range(depth)):
         filters = base_filters * 2**level
         block = f"dec{level + 1}"
@@ -184,7 +286,32 @@ def _plain_unet(
             )(skip)
         x = keras.layers.Concatenate(name=f"{block}_concat")([skip, x])
         x = _double_conv(x, filters, padding=padding, batch_norm=batch_norm, name=block)
-    return keras.Model(inputs, _head(x, classes, activation), name=name)
+    return finish_model(inputs, _head(x, args), args, MODEL)
+
+
+def _check_plain_sides(shape: tuple[Any, Any, int], padding: str, depth: int) -> None:
+    """The paper's U-Net's side rules beyond the minimum (multiples, or the valid sizes)."""
+    if padding == "same":
+        step = 2**depth
+        for side in shape[:2]:
+            if side is not None and side % step:
+                raise ValueError(
+                    f"{MODEL}: with padding=\"same\" and depth={depth}, `input_shape` sides must "
+                    f"be multiples of 2**depth = {step}; {side} is not (the nearest that work: "
+                    f"{max(step, side // step * step)}, {side // step * step + step}). "
+                    f"Received: input_shape={shape!r}"
+                )
+        return
+    for side in shape[:2]:
+        if valid_output_size(side, depth) is None:
+            sizes = valid_input_sizes(depth)
+            raise ValueError(
+                f"{MODEL}: with padding=\"valid\" and depth={depth}, `input_shape` sides must be "
+                f"{2**depth}*k + {2 * CONVS_PER_LEVEL * (2 ** (depth + 1) - 1)} so every pooling "
+                f"sees an even size (e.g. {', '.join(map(str, sizes))}, …"
+                f"{', 572' if depth == PAPER_DEPTH else ''}); {side} is not. "
+                f"Received: input_shape={shape!r}"
+            )
 
 
 # ----------------------------------------------------------------------------- zoo encoders
@@ -196,113 +323,54 @@ def _check_backbone(backbone: Any) -> Any:
         reason = ""
         if isinstance(backbone, str) and backbone.lower() in list_models():
             reason = " (it has no spatial feature maps declared as feature_taps)"
-        raise ValueError(
-            f"{MODEL}: `backbone` must be None (the paper's U-Net) or a classification model with "
-            f"spatial feature maps{reason}; eligible backbones: {', '.join(eligible)}. "
-            f"Received: backbone={backbone!r}"
+        raise fail(
+            "backbone", backbone,
+            f"None (the paper's U-Net) or a classification model with spatial feature maps"
+            f"{reason}; eligible backbones: {', '.join(eligible)}",
+            where=MODEL,
         )
     return get_spec(backbone.lower())
 
 
-def load_encoder_weights(encoder: keras.Model, path: str) -> None:
-    """Load a classification model's weight file into an ``include_top=False`` encoder.
+@common_args(arguments=UNET_ARGS, arguments_doc=UNET_ARGS_DOC)
+def backbone_unet(
+    backbone: str,
+    input_shape: Any = None,
+    classes: int = 2,
+    *,
+    decoder_filters: Any = None,
+    encoder_weights: Any = None,
+    encoder_freeze: bool = False,
+    **common: Any,
+) -> keras.Model:
+    """A U-Net whose encoder is a zoo classification model (its declared ``feature_taps``).
 
     Args:
-        encoder: the backbone built with ``include_top=False``.
-        path: a whole-model ``.keras`` file (layers matched by name, the top skipped), a Keras
-            ``.weights.h5`` file saved from the same architecture (with or without its top:
-            the top comes last and is left unread), or a keras.applications-style legacy ``.h5``
-            file (matched by layer name).
-
-    Raises:
-        FileNotFoundError: when ``path`` does not exist.
-        ValueError: when the file does not fit the encoder (no layer in common, or a shape
-            differs); the message names the layer.
+        backbone: the name of a registered classification model with declared
+            ``feature_taps`` (:func:`eligible_backbones`).
+        input_shape: ``(height, width, channels)``; ``None``: the backbone's default input. Any
+            size the backbone accepts works; maps that are not exactly input/stride are resized
+            to the skip's size.
+        classes: output channels; 1 gives a sigmoid (binary) output, more a softmax.
+        decoder_filters: the filters of each decoder block from deep to shallow; ``None``:
+            (…, 64, 32, 16), one per block.
+        encoder_weights: ``None``, ``"imagenet"`` (where keras.applications publishes weights),
+            or a classification weight file (``.keras``, ``.weights.h5`` or legacy ``.h5``),
+            loaded into the encoder by layer name, the top skipped.
+        encoder_freeze: make the encoder's layers non-trainable.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{MODEL}: no weight file at that path. Received: encoder_weights={path!r}"
-        )
-    if path.endswith(".keras"):
-        source = keras.saving.load_model(path, compile=False, safe_mode=True)
-        source_layers = {layer.name: layer for layer in source.layers}
-        matched = 0
-        for layer in encoder.layers:
-            if not layer.weights:
-                continue
-            if layer.name not in source_layers:
-                raise ValueError(
-                    f"{MODEL}: the encoder layer {layer.name!r} is not in the weight file's model "
-                    f"{source.name!r}; `encoder_weights` must come from the same architecture. "
-                    f"Received: encoder_weights={path!r}"
-                )
-            values = source_layers[layer.name].get_weights()
-            shapes = [tuple(w.shape) for w in layer.weights]
-            if [tuple(v.shape) for v in values] != shapes:
-                raise ValueError(
-                    f"{MODEL}: the encoder layer {layer.name!r} has weights of shapes {shapes} "
-                    f"but the file's have {[tuple(v.shape) for v in values]}. "
-                    f"Received: encoder_weights={path!r}"
-                )
-            layer.set_weights(values)
-            matched += 1
-        if not matched:
-            raise ValueError(
-                f"{MODEL}: no encoder layer found in the weight file. "
-                f"Received: encoder_weights={path!r}"
-            )
-    elif path.endswith(".h5") and not path.endswith(".weights.h5"):
-        try:
-            encoder.load_weights(path, by_name=True)
-        except (ValueError, KeyError, OSError) as err:
-            raise ValueError(
-                f"{MODEL}: the weight file does not fit the encoder: {err} "
-                f"Received: encoder_weights={path!r}"
-            ) from err
-    else:
-        load_weight_file(encoder, path, model=MODEL)
-
-
-def _backbone_unet(
-    spec: Any,
-    shape: tuple[Any, Any, int] | None,
-    *,
-    classes: int,
-    encoder_weights: Any,
-    encoder_freeze: bool,
-    decoder_filters: Any,
-    block_type: str,
-    batch_norm: bool,
-    dropout: float,
-    activation: Any,
-    name: str,
-) -> keras.Model:
-    builder_weights = encoder_weights if encoder_weights == "imagenet" else None
-    encoder = spec.builder(
-        input_shape=shape if shape is not None else spec.default_input_shape,
-        include_top=False,
-        weights=builder_weights,
+    spec = _check_backbone(backbone)
+    check_bool("encoder_freeze", encoder_freeze, where=MODEL)
+    encoder_weights = check_weights(
+        "encoder_weights", encoder_weights, imagenet=spec.keras_app is not None, where=MODEL
     )
-    if encoder_weights is not None and encoder_weights != "imagenet":
-        load_encoder_weights(encoder, encoder_weights)
+    if common["name"] is None:
+        common["name"] = f"{MODEL}_{spec.name}"
+    args = _check_shared(
+        input_shape=input_shape, classes=classes, default=spec.default_input_shape,
+        min_size=spec.min_input_size, allow_none=False, **common,
+    )
     taps = sorted(spec.feature_taps.items())  # shallow to deep
-    maps = {}
-    for stride, layer_name in taps:
-        try:
-            maps[stride] = encoder.get_layer(layer_name).output
-        except ValueError as err:
-            raise ValueError(
-                f"{MODEL}: the registry declares feature tap {stride}: {layer_name!r} for "
-                f"{spec.name!r}, but its include_top=False model has no such layer. "
-                f"Received: backbone={spec.name!r}"
-            ) from err
-    for h, w in (m.shape[1:3] for m in maps.values()):
-        if h is None or w is None:
-            raise ValueError(
-                f"{MODEL}: a U-Net over a backbone needs a fixed input size. "
-                f"Received: input_shape={shape!r}"
-            )
     strides = [s for s, _ in taps]
     min_stride = strides[0]
     n_blocks = len(strides) - 1 + (1 if min_stride > 1 else 0)
@@ -319,9 +387,27 @@ def _backbone_unet(
             f"{strides}{', plus a last block to stride 1' if min_stride > 1 else ''}). "
             f"Received: decoder_filters={decoder_filters!r}"
         )
+    encoder = spec.builder(
+        input_shape=args.input_shape, include_top=False,
+        weights=encoder_weights if encoder_weights == "imagenet" else None,
+    )
+    if encoder_weights is not None and encoder_weights != "imagenet":
+        load_encoder_weights(encoder, encoder_weights)
+    maps = {}
+    for stride, layer_name in taps:
+        try:
+            maps[stride] = encoder.get_layer(layer_name).output
+        except ValueError as err:
+            raise ValueError(
+                f"{MODEL}: the registry declares feature tap {stride}: {layer_name!r} for "
+                f"{spec.name!r}, but its include_top=False model has no such layer. "
+                f"Received: backbone={spec.name!r}"
+            ) from err
+    batch_norm = common["batch_norm"] is not False
+    block_type = common["decoder_block_type"]
     x = maps[strides[-1]]
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="bottleneck_dropout")(x)
+    if common["dropout"]:
+        x = keras.layers.Dropout(common["dropout"], name="bottleneck_dropout")(x)
     targets = [(s, maps[s]) for s in reversed(strides[:-1])]
     if min_stride > 1:
         targets.append((1, None))
@@ -342,14 +428,36 @@ def _backbone_unet(
         x = _double_conv(x, filters, padding="same", batch_norm=batch_norm, name=block)
         prev = stride
     x = _match_size(x, input_hw, "decoder_resize")
-    model = keras.Model(encoder.input, _head(x, classes, activation), name=name)
+    model = finish_model(encoder.input, _head(x, args), args, MODEL)
     if encoder_freeze:
         for layer in encoder.layers:
             layer.trainable = False
     return model
 
 
-# ----------------------------------------------------------------------------- public builder
+# ----------------------------------------------------------------------------- build_unet
+
+
+def _entry_arguments() -> tuple[inspect.Parameter, ...]:
+    """The keyword arguments of both entry points, each once (a shared one has one default)."""
+    merged: dict[str, inspect.Parameter] = {}
+    for entry in (original_unet, backbone_unet):
+        for p in inspect.signature(entry).parameters.values():
+            if p.kind is p.KEYWORD_ONLY:
+                if merged.setdefault(p.name, p).default != p.default:
+                    raise TypeError(f"original_unet and backbone_unet disagree on {p.name}'s default")
+    return tuple(merged.values())
+
+
+def _only_for(entry: Any, other: Any, options: dict[str, Any], why: str) -> dict[str, Any]:
+    """The ``options`` ``entry`` takes; one that only ``other`` takes must keep its default."""
+    own = inspect.signature(entry).parameters
+    for argument, p in inspect.signature(other).parameters.items():
+        if p.kind is p.KEYWORD_ONLY and argument not in own:
+            value = options.pop(argument)
+            if value != p.default:
+                raise fail(argument, value, why, where=MODEL)
+    return options
 
 
 @register_model(
@@ -358,197 +466,56 @@ def _backbone_unet(
     min_input_size=2**PAPER_DEPTH, params=PAPER_PARAMS, test_input_shape=(64, 64, 1),
     paper_input_shape=PAPER_INPUT_SHAPE,
 )
+@common_args(arguments=_entry_arguments(), arguments_doc=UNET_ARGS_DOC)
 def build_unet(
     input_shape: Any = None,
     classes: int = 2,
     backbone: str | None = None,
     padding: str = "same",
-    *,
-    depth: int = PAPER_DEPTH,
-    base_filters: int = PAPER_BASE_FILTERS,
-    batch_norm: bool | None = None,
-    dropout: float = 0.0,
-    decoder_block_type: str = "transpose",
-    decoder_filters: Any = None,
-    encoder_weights: Any = None,
-    encoder_freeze: bool = False,
-    classifier_activation: Any = "auto",
-    weights: Any = None,
-    name: str | None = None,
+    **options: Any,
 ) -> keras.Model:
     """U-Net ("U-Net: Convolutional networks for biomedical image segmentation", Ronneberger,
     Fischer & Brox, MICCAI 2015, arXiv:1505.04597), plain or over a zoo encoder.
 
-    The default is the paper's network with padded convolutions (output at input resolution):
-    64 -> 1024 filters over 4 poolings, 2x2 up-convolutions, 31,030,658 parameters with 2
-    classes, at any input whose sides are multiples of 16 (default 512x512x1). With
-    ``padding="valid"`` it is the paper's exact network: 572x572x1 in, 388x388x2 out, the same
-    31,030,658 parameters.
+    ``backbone=None`` builds :func:`original_unet`, the paper's network (by default with padded
+    convolutions, output at input resolution, 31,030,658 parameters with 2 classes at any input
+    whose sides are multiples of 16, default 512x512x1; ``padding="valid"`` is the paper's exact
+    572x572x1 -> 388x388x2 network). A backbone name builds :func:`backbone_unet` over that zoo
+    model. An option of one of them given to the other raises, unless it keeps its default.
 
     Args:
-        input_shape: ``(height, width, channels)``. ``None``: 512x512x1 for ``padding="same"``,
-            the paper's 572x572x1 for ``"valid"``, the backbone's default input with a backbone.
-            ``"same"``: sides must be multiples of ``2**depth`` (``None`` sides allowed).
-            ``"valid"``: sides of the form ``2**depth * k + 4 * (2**(depth + 1) - 1)`` (188,
-            204, …, 572 at depth 4). With a backbone any size the backbone accepts works; maps
-            that are not exactly input/stride are resized to the skip's size.
+        input_shape: ``(height, width, channels)``; see the two entry points for what each
+            accepts and its default.
         classes: output channels; 1 gives a sigmoid (binary) output, more a softmax.
         backbone: ``None`` for the paper's encoder, or the name of a registered classification
             model with declared ``feature_taps`` (:func:`eligible_backbones`).
-        padding: ``"same"`` or ``"valid"`` (the paper's unpadded convolutions and cropped skip
-            connections; only without a backbone).
-        depth: number of poolings of the plain U-Net (4 in the paper).
-        base_filters: filters of the plain U-Net's first level (64 in the paper), doubled per
-            level.
-        batch_norm: batch normalisation after every convolution; ``None``: off for the plain
-            U-Net (the paper has none), on for a backbone decoder.
-        dropout: dropout rate at the end of the contracting path (the paper uses dropout there).
-        decoder_block_type: ``"transpose"`` (transposed convolution, the paper's up-convolution)
-            or ``"upsampling"`` (bilinear up-sampling followed by a convolution).
-        decoder_filters: with a backbone, the filters of each decoder block from deep to
-            shallow; ``None``: (…, 64, 32, 16), one per block.
-        encoder_weights: with a backbone: ``None``, ``"imagenet"`` (where keras.applications
-            publishes weights), or a classification weight file (``.keras``, ``.weights.h5`` or
-            legacy ``.h5``), loaded into the encoder by layer name, the top skipped.
-        encoder_freeze: with a backbone, make the encoder's layers non-trainable.
-        classifier_activation: ``"auto"`` (sigmoid for 1 class, softmax otherwise), ``None`` for
-            logits, or any Keras activation. The zoo's segmentation losses expect probabilities.
-        weights: ``None`` or the path of a weight file of this same U-Net configuration.
-        name: the model's name (default ``"unet"`` or ``"unet_<backbone>"``).
-
-    Returns:
-        A ``keras.Model`` mapping ``(H, W, C)`` images to ``(H', W', classes)`` probabilities
-        (``H' = H`` except with ``padding="valid"``).
-
-    Raises:
-        ValueError: for an input size the network cannot take (the message says which work), a
-            backbone without spatial features (the message lists the eligible ones),
-            ``padding="valid"`` with a backbone, or any other argument outside what is allowed.
-        FileNotFoundError: when ``weights`` or ``encoder_weights`` is a missing file.
+        padding: ``"same"`` or ``"valid"`` (only without a backbone).
+        depth, base_filters: the paper's U-Net's poolings (4) and first-level filters (64).
+        decoder_filters, encoder_weights, encoder_freeze: a backbone U-Net's decoder widths,
+            encoder weight file (or ``"imagenet"``) and frozen encoder.
 
     Example:
         >>> model = build_unet((64, 64, 1), classes=2, base_filters=16, depth=3)
         >>> model.output_shape
         (None, 64, 64, 2)
     """
-    check_choice(MODEL, "padding", padding, PADDINGS)
-    check_choice(MODEL, "decoder_block_type", decoder_block_type, DECODER_BLOCK_TYPES)
-    check_range(MODEL, "classes", classes, low=1, integer=True)
-    check_range(MODEL, "dropout", dropout, low=0.0, high=1.0)
-    check_choice(MODEL, "encoder_freeze", encoder_freeze, (True, False))
-    check_choice(MODEL, "batch_norm", batch_norm, (None, True, False))
-    if classifier_activation not in ("auto", None) and not callable(classifier_activation):
-        try:
-            keras.activations.get(classifier_activation)
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"{MODEL}: `classifier_activation` must be \"auto\", None, a callable or a Keras "
-                f"activation name. Received: classifier_activation={classifier_activation!r}"
-            ) from err
-    if name is not None and not isinstance(name, str):
-        raise ValueError(f"{MODEL}: `name` must be a string. Received: name={name!r}")
-    if weights is not None:
-        weights = os.fspath(weights)
-        if not os.path.exists(weights):
-            raise FileNotFoundError(
-                f"{MODEL}: `weights` must be None or an existing weight file of this U-Net. "
-                f"Received: weights={weights!r}"
-            )
+    check_choice("padding", padding, PADDINGS, where=MODEL)
     if backbone is None:
-        for argument, value in (
-            ("encoder_weights", encoder_weights), ("decoder_filters", decoder_filters),
-        ):
-            if value is not None:
-                raise ValueError(
-                    f"{MODEL}: `{argument}` applies only with a backbone (backbone=None builds "
-                    f"the paper's encoder; use base_filters/depth). Received: {argument}={value!r}"
-                )
-        if encoder_freeze:
-            raise ValueError(
-                f"{MODEL}: `encoder_freeze` applies only with a backbone. "
-                f"Received: encoder_freeze=True"
-            )
-        check_range(MODEL, "depth", depth, low=1, high=8, integer=True)
-        check_range(MODEL, "base_filters", base_filters, low=1, integer=True)
-        shape = _check_plain_shape(input_shape, padding, depth)
-        net = _plain_unet(
-            shape, classes=classes, padding=padding, depth=depth, base_filters=base_filters,
-            batch_norm=bool(batch_norm), dropout=dropout, block_type=decoder_block_type,
-            activation=classifier_activation, name=name or MODEL,
+        options = _only_for(
+            original_unet, backbone_unet, options,
+            "left at its default without a backbone (it applies only with a backbone; "
+            "backbone=None builds the paper's encoder: use base_filters/depth)",
         )
-    else:
-        spec = _check_backbone(backbone)
-        if padding != "same":
-            raise ValueError(
-                f"{MODEL}: padding=\"valid\" is the paper's own network and needs backbone=None; "
-                f"a backbone's encoder decides its own padding (use padding=\"same\"). "
-                f"Received: padding={padding!r}, backbone={backbone!r}"
-            )
-        for argument, value, default in (
-            ("depth", depth, PAPER_DEPTH), ("base_filters", base_filters, PAPER_BASE_FILTERS),
-        ):
-            if value != default:
-                raise ValueError(
-                    f"{MODEL}: `{argument}` applies only to the plain U-Net (backbone=None); a "
-                    f"backbone's taps set the depth, use decoder_filters for widths. "
-                    f"Received: {argument}={value!r}"
-                )
-        if encoder_weights is not None and not isinstance(encoder_weights, (str, os.PathLike)):
-            raise ValueError(
-                f"{MODEL}: `encoder_weights` must be None, \"imagenet\" or a weight file path. "
-                f"Received: encoder_weights={encoder_weights!r}"
-            )
-        if encoder_weights is not None:
-            encoder_weights = os.fspath(encoder_weights)
-            if encoder_weights != "imagenet" and not os.path.exists(encoder_weights):
-                raise FileNotFoundError(
-                    f"{MODEL}: `encoder_weights` must be None, \"imagenet\" or an existing "
-                    f"weight file. Received: encoder_weights={encoder_weights!r}"
-                )
-        shape = None
-        if input_shape is not None:
-            shape = check_input_shape(
-                input_shape, model=f"{MODEL}({spec.name})", default=spec.default_input_shape,
-                min_size=spec.min_input_size,
-            )
-        net = _backbone_unet(
-            spec, shape, classes=classes, encoder_weights=encoder_weights,
-            encoder_freeze=encoder_freeze, decoder_filters=decoder_filters,
-            block_type=decoder_block_type,
-            batch_norm=True if batch_norm is None else batch_norm, dropout=dropout,
-            activation=classifier_activation, name=name or f"{MODEL}_{spec.name}",
+        return original_unet(input_shape, classes, padding, **options)
+    if padding != "same":
+        raise ValueError(
+            f"{MODEL}: padding=\"valid\" is the paper's own network and needs backbone=None; "
+            f"a backbone's encoder decides its own padding (use padding=\"same\"). "
+            f"Received: padding={padding!r}, backbone={backbone!r}"
         )
-    if weights is not None:
-        load_weight_file(net, weights, model=MODEL)
-    return net
-
-
-def _check_plain_shape(input_shape: Any, padding: str, depth: int) -> tuple[Any, Any, int]:
-    if padding == "same":
-        step = 2**depth
-        shape = check_input_shape(
-            input_shape, model=MODEL, default=SAME_INPUT_SHAPE, min_size=step, allow_none=True,
-        )
-        for side in shape[:2]:
-            if side is not None and side % step:
-                raise ValueError(
-                    f"{MODEL}: with padding=\"same\" and depth={depth}, `input_shape` sides must "
-                    f"be multiples of 2**depth = {step}; {side} is not (the nearest that work: "
-                    f"{max(step, side // step * step)}, {side // step * step + step}). "
-                    f"Received: input_shape={tuple(input_shape)!r}"
-                )
-        return shape
-    shape = check_input_shape(
-        input_shape, model=MODEL, default=PAPER_INPUT_SHAPE, min_size=valid_input_sizes(depth)[0],
+    options = _only_for(
+        backbone_unet, original_unet, options,
+        "left at its default with a backbone (it applies only to the plain U-Net, "
+        "backbone=None; a backbone's taps set the depth, use decoder_filters for widths)",
     )
-    for side in shape[:2]:
-        if valid_output_size(side, depth) is None:
-            sizes = valid_input_sizes(depth)
-            raise ValueError(
-                f"{MODEL}: with padding=\"valid\" and depth={depth}, `input_shape` sides must be "
-                f"{2**depth}*k + {2 * CONVS_PER_LEVEL * (2 ** (depth + 1) - 1)} so every pooling "
-                f"sees an even size (e.g. {', '.join(map(str, sizes))}, …"
-                f"{', 572' if depth == PAPER_DEPTH else ''}); {side} is not. "
-                f"Received: input_shape={tuple(input_shape)!r}"
-            )
-    return shape
+    return backbone_unet(backbone, input_shape, classes, **options)

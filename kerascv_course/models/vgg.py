@@ -10,17 +10,15 @@ from typing import Any
 
 import keras
 
-from kerascv_course.models.blocks import dense_dropout
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_choice,
-    check_range,
     finish_model,
+    flatten_classify,
     model_input,
-    pool_features,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_bool, check_probability
 
 _FILTERS = (64, 128, 256, 512, 512)
 # Convolutions per block of the paper's configurations A (11 layers), B (13), D (16) and E (19).
@@ -41,31 +39,15 @@ def _taps(convs: tuple[int, ...]) -> dict[int, str]:
     return taps
 
 
-def _vgg(
-    model: str,
-    *,
-    batch_norm: bool,
-    dropout: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
-) -> keras.Model:
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-        imagenet_shape=(224, 224, 3),
-    )
-    check_choice(model, "batch_norm", batch_norm, (True, False))
+def _vgg(model: str, *, batch_norm: bool = False, dropout: float = 0.5, **common: Any) -> keras.Model:
+    args = check_args(model, **common, imagenet_shape=(224, 224, 3))
+    check_bool("batch_norm", batch_norm, where=model)
     if batch_norm and args.weights == "imagenet":
         raise ValueError(
             f"{model}: keras.applications publishes no ImageNet weights for VGG with batch norm; "
             f"use batch_norm=False or weights=None. Received: batch_norm=True, weights='imagenet'"
         )
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
+    check_probability("dropout", dropout, where=model)
     inputs = model_input(args)
     x = inputs
     for block, (filters, convs) in enumerate(zip(_FILTERS, _VARIANTS[model]), start=1):
@@ -81,51 +63,24 @@ def _vgg(
                     filters, 3, padding="same", activation="relu", name=layer
                 )(x)
         x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
-    if not args.include_top:
-        return finish_model(inputs, pool_features(x, args.pooling), args, model)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = dense_dropout(x, 4096, dropout=dropout, name="fc1")
-    x = dense_dropout(x, 4096, dropout=dropout, name="fc2")
-    x = keras.layers.Dense(args.classes, activation=args.classifier_activation, name="predictions")(x)
-    return finish_model(inputs, x, args, model)
+    top = flatten_classify(x, args, hidden=(("fc1", 4096), ("fc2", 4096)), dropout=dropout)
+    return finish_model(inputs, top, args, model)
 
 
 def _public(variant: str) -> Any:
     layers = {"vgg11": 11, "vgg13": 13, "vgg16": 16, "vgg19": 19}[variant]
-
-    @register_model(
-        variant, family="vgg", paper="Simonyan & Zisserman, 2014", year=2014, arxiv="1409.1556",
-        default_input_shape=(224, 224, 3), min_input_size=32, params=_PARAMS[variant],
-        keras_app=_KERAS_APP.get(variant), feature_taps=_taps(_VARIANTS[variant]),
-    )
-    @add_common_doc
-    def builder(
-        *,
-        batch_norm: bool = False,
-        dropout: float = 0.5,
-        include_top: bool = True,
-        weights: Any = None,
-        input_shape: Any = None,
-        pooling: Any = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> keras.Model:
-        return _vgg(
-            variant, batch_norm=batch_norm, dropout=dropout, include_top=include_top,
-            weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
-            classifier_activation=classifier_activation, name=name,
-        )
-
-    builder.__name__ = builder.__qualname__ = f"build_{variant}"
-    builder.__doc__ = (
+    doc = (
         f"VGG-{layers} (Simonyan & Zisserman, 2014, arXiv:1409.1556), configuration "
         f"{'ABDE'[list(_VARIANTS).index(variant)]}: {_PARAMS[variant]:,} parameters at 224x224 "
         f"and 1000 classes.\n\n    Args:\n        batch_norm: batch normalisation after every "
         f"convolution (the later VGG-BN variant).\n        dropout: dropout rate of fc1 and fc2 "
-        f"(0.5 in the paper).\n" + (builder.__doc__ or "")
+        f"(0.5 in the paper).\n"
     )
-    return builder
+    return register_model(
+        variant, family="vgg", paper="Simonyan & Zisserman, 2014", year=2014, arxiv="1409.1556",
+        default_input_shape=(224, 224, 3), min_input_size=32, params=_PARAMS[variant],
+        keras_app=_KERAS_APP.get(variant), feature_taps=_taps(_VARIANTS[variant]),
+    )(public_builder(_vgg, variant, doc=doc))
 
 
 build_vgg11 = _public("vgg11")

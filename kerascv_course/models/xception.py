@@ -16,14 +16,14 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_range,
+    common_args,
     finish_model,
     model_input,
     pool_or_classify,
 )
 from kerascv_course.models.registry import register_model
+from kerascv_course.utils.checks import check_probability
 
 # The flows as data (Chollet, Fig. 5). Downsampling blocks: (block number, (sepconv1 filters,
 # sepconv2 filters), whether a ReLU precedes the first separable convolution).
@@ -89,23 +89,26 @@ def middle_block(x: Any, filters: int, *, block: int) -> Any:
     return keras.layers.Add(name=f"block{block}_add")([x, shortcut])
 
 
-def _xception(
-    *,
-    dropout: float,
-    include_top: bool,
-    weights: Any,
-    input_shape: Any,
-    pooling: Any,
-    classes: int,
-    classifier_activation: Any,
-    name: str | None,
-) -> keras.Model:
+@register_model(
+    "xception", family="xception", paper="Chollet, 2017", year=2017, arxiv="1610.02357",
+    default_input_shape=(299, 299, 3), min_input_size=71, params=22_910_480,
+    keras_app="Xception", feature_taps=_TAPS, test_input_shape=(71, 71, 3),
+)
+@common_args
+def build_xception(*, dropout: float = 0.0, **common: Any) -> keras.Model:
+    """Xception (Chollet, 2017, arXiv:1610.02357): 36 convolutions, all separable after the stem.
+
+    22,910,480 parameters at 299x299 and 1000 classes (20,861,480 without the top); inputs from
+    71x71 up (the stem's two 'valid' 3x3 convolutions and four 3x3/2 poolings).
+
+    Args:
+        dropout: dropout rate before the classifier. The paper trained its ImageNet model with
+            0.5; the default 0 gives keras.applications' graph exactly (a ``top_dropout`` layer
+            holds no weights, so weight files load either way).
+    """
     model = "xception"
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    check_probability("dropout", dropout, where=model)
+    args = check_args(model, **common)
     inputs = model_input(args)
     x = keras.layers.Conv2D(32, 3, strides=2, use_bias=False, name="block1_conv1")(inputs)
     x = keras.layers.BatchNormalization(name="block1_conv1_bn")(x)
@@ -123,37 +126,3 @@ def _xception(
         x = _sepconv_bn(x, top_filters, name=f"block14_sepconv{i}", relu_first=False)
         x = keras.layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
     return finish_model(inputs, pool_or_classify(x, args, dropout=dropout), args, model)
-
-
-@register_model(
-    "xception", family="xception", paper="Chollet, 2017", year=2017, arxiv="1610.02357",
-    default_input_shape=(299, 299, 3), min_input_size=71, params=22_910_480,
-    keras_app="Xception", feature_taps=_TAPS, test_input_shape=(71, 71, 3),
-)
-@add_common_doc
-def build_xception(
-    *,
-    dropout: float = 0.0,
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """Xception (Chollet, 2017, arXiv:1610.02357): 36 convolutions, all separable after the stem.
-
-    22,910,480 parameters at 299x299 and 1000 classes (20,861,480 without the top); inputs from
-    71x71 up (the stem's two 'valid' 3x3 convolutions and four 3x3/2 poolings).
-
-    Args:
-        dropout: dropout rate before the classifier. The paper trained its ImageNet model with
-            0.5; the default 0 gives keras.applications' graph exactly (a ``top_dropout`` layer
-            holds no weights, so weight files load either way).
-    """
-    return _xception(
-        dropout=dropout, include_top=include_top, weights=weights,
-        input_shape=input_shape, pooling=pooling, classes=classes,
-        classifier_activation=classifier_activation, name=name,
-    )

@@ -152,6 +152,17 @@ SPACES: dict[str, dict[str, Any]] = {
             "lrn": {"values": [True, False]},
         },
     },
+    # The course's practical, TensorFlow's CIFAR-10 tutorial CNN (after cuda-convnet): the 2012
+    # training block, with the tutorial's own knobs.
+    "course": {
+        "models": ("cifar_tutorial",),
+        "space": {
+            **_IMAGENET_2012_TRAINING,
+            "dropout": {"min": 0.0, "max": 0.5, "step": 0.1},
+            "lrn": {"values": [True, False]},
+            "filters": {"values": [32, 64, 128]},
+        },
+    },
     "vgg": {
         "models": ("vgg11", "vgg13", "vgg16", "vgg19"),
         "space": {
@@ -506,13 +517,12 @@ def recipe_field_types() -> dict[str, type]:
 
 def builder_args(model: str) -> dict[str, Any]:
     """The tunable keyword arguments of ``model``'s builder, with their default values."""
-    from kerascv_course.models import get_spec
+    from kerascv_course.models.catalog import NOT_RECORDED, model_info
 
-    sig = inspect.signature(get_spec(model).builder)
     return {
-        name: (None if p.default is inspect.Parameter.empty else p.default)
-        for name, p in sig.parameters.items()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in NOT_TUNABLE_ARGS
+        name: None if default is NOT_RECORDED else default
+        for name, default in model_info(model).builder_args.items()
+        if name not in NOT_TUNABLE_ARGS
     }
 
 
