@@ -555,9 +555,9 @@ def part_trainer_vs_fit(part: Part, clock: Clock, sizes: Sizes, context: dict[st
 def part_pipeline(part: Part, clock: Clock, sizes: Sizes, context: dict[str, Any], args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
+    from kerascv_course.data.augment import get_policy
 
     from kerascv_course.data import load_dataset, make_pipeline
-    from kerascv_course.data.augment import get_policy
 
     mode = _pipeline_mode(args)
     batch, why = _chosen_batch(context, sizes)

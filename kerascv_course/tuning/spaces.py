@@ -38,7 +38,6 @@ argument that a variant of the family does not take is left out for that variant
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import math
