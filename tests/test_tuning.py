@@ -50,18 +50,19 @@ def _recipe(tmp_path, name="search", **changes) -> Recipe:
 
 
 def test_every_registered_model_is_covered_by_a_family_table():
-    covered = {m for table in SPACES.values() for m in table["models"]}
-    assert sorted(set(list_models()) - covered) == []
+    uncovered = [m for m in list_models() if get_spec(m).family not in SPACES]
+    assert uncovered == []
+    assert all(family_table(m)[0] == get_spec(m).family for m in list_models())
 
 
-@pytest.mark.parametrize("table_name", sorted(SPACES))
+@pytest.mark.parametrize("table_name", SPACES.names())
 def test_family_table_resolves_for_each_of_its_models(table_name):
     """Each table means something for its models: its builder arguments exist, its policies too,
     and the space resolves and declares for every registered model it covers."""
     from kerascv_course.tuning.spaces import recipe_field_types
 
-    table = SPACES[table_name]
-    registered = [m for m in table["models"] if m in list_models()]
+    table = {"space": SPACES.get(table_name).space}
+    registered = [m for m in list_models() if get_spec(m).family == table_name]
     assert registered, f"table {table_name} covers no registered model"
     accepted = set().union(*(builder_args(m) for m in registered))
     recipe_fields = set(recipe_field_types())
@@ -125,7 +126,7 @@ def test_user_space_builds_the_same_space_as_the_equivalent_hypermodel():
 
 def test_family_table_given_as_a_dict_is_the_default_space():
     recipe = Recipe(model="lenet5", dataset="digits")
-    assert resolve_space(recipe, SPACES["lenet"]["space"]) == resolve_space(recipe)
+    assert resolve_space(recipe, SPACES.get("lenet").space) == resolve_space(recipe)
 
 
 def test_null_range_takes_the_family_range_and_augment_options_are_conditioned():

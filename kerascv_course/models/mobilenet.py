@@ -213,7 +213,7 @@ def build_mobilenet(
 
 
 @register_model(
-    "mobilenet_v2", family="mobilenet", paper="Sandler, Howard, Zhu, Zhmoginov & Chen, 2018",
+    "mobilenet_v2", family="mobilenet_v2", paper="Sandler, Howard, Zhu, Zhmoginov & Chen, 2018",
     year=2018, arxiv="1801.04381", default_input_shape=(224, 224, 3), min_input_size=32,
     params=3_538_984, keras_app="MobileNetV2", feature_taps=_V2_TAPS,
     test_input_shape=(32, 32, 3),

@@ -368,7 +368,7 @@ def _public(variant: str) -> Any:
     config = VARIANTS[variant]
     v2 = config.block == "preact"
     return register_model(
-        variant, family="resnet",
+        variant, family="resnet_cifar" if config.cifar else "resnet",
         paper="He, Zhang, Ren & Sun, 2016" if v2 else "He, Zhang, Ren & Sun, 2015",
         year=2016 if v2 else 2015, arxiv="1603.05027" if v2 else "1512.03385",
         default_input_shape=(32, 32, 3) if config.cifar else (224, 224, 3),
