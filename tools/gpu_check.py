@@ -108,7 +108,7 @@ GPU_SIZES = Sizes(
                              "--momentum 0.9 --weight-decay 1e-4 --augment cifar"},
 )
 DRY_SIZES = Sizes(
-    model="resnet20", image_size=32, max_batch=16, min_batch=4, memory_batch=8, epochs=2, images_per_epoch=16,
+    model="lenet5", image_size=32, max_batch=16, min_batch=4, memory_batch=8, epochs=2, images_per_epoch=16,
     min_steps=2, pipeline_images=16, pipeline_steps=2, budget_seconds=600,
     jobs={"lenet5_digits": "lenet5 --dataset digits --epochs 1 --steps-per-epoch 2 --eval-steps 2",
           "resnet20_shapes": "resnet20 --dataset shapes --epochs 1 --batch-size 32 --optimizer sgd --lr 0.1 "
@@ -682,7 +682,7 @@ def static_sections() -> str:
         "its own process with its share of the budget; a part that runs out of time is stopped and recorded as "
         "`timed_out` with what it finished, and the next part runs. Both files are rewritten after every part. "
         "Without a GPU seen by TensorFlow the full check refuses to run and writes nothing. The dry run runs "
-        "every part's code at toy sizes in one process: ResNet-20 at 32x32 stands in for ResNet-50, the batch "
+        "every part's code at toy sizes in one process: LeNet-5 at 32x32 stands in for ResNet-50, the batch "
         "probe meets a simulated out-of-memory above batch 8, part 1 runs its float32 row only, part 4 only "
         "collects the tests, and part 5's jobs run one short epoch.", "",
         "## What each part measures", "",
@@ -690,7 +690,7 @@ def static_sections() -> str:
         "Images per second are the steady training rate: one epoch-timer callback, the same for the trainer "
         "and for `model.fit`, times each epoch from start to end, and the figure is the median over the "
         "epochs after the first (which traces and compiles), as the trainer's own `train_images_per_second` "
-        "(which times the step loop alone, so it reads a little higher). The data of parts 1 and 2 is `shapes` "
+        "(which times the step loop alone, so it reads higher, the more so the shorter the epoch). The data of parts 1 and 2 is `shapes` "
         "generated at 224x224 (a fixed, seeded set of whole batches, kept in memory as uint8) without "
         "augmentation: the trainer's real input path (per-epoch shuffle, normalisation, host-to-device copy) "
         "at its cheapest. Part 3 puts a price on a real augmentation policy.", "",
