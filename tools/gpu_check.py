@@ -7,8 +7,8 @@ time budget in a process of its own: a process past its time is killed, its part
 rewritten after every process. The page (``static_sections``) says what each part measures and
 what the dry run (one process, toy sizes: the test suite runs it) leaves out.
 
-    python tools/gpu_check.py                          # on a GPU: about 8 minutes, writes docs/benchmarks/
-    python tools/gpu_check.py --dry-run --output /tmp/x   # on CPU, tiny sizes: checks the script
+    python tools/gpu_check.py                   # about 8 minutes; writes docs/benchmarks/gpu.md and gpu.json
+    python tools/gpu_check.py --dry-run --output /tmp/gpu-check   # CPU, tiny sizes (the test suite runs this)
     python tools/gpu_check.py --parts resnet50 pipeline --budget-seconds 300
 """
 
@@ -354,7 +354,8 @@ def part_resnet50(part: Part, sizes: Sizes, context: dict[str, Any]) -> None:
     batch = None
     last = {False: None, True: None}  # seconds of the last run without / with XLA
     for label, mixed_precision, jit, strategy in GPU_MODES:
-        entry = dict(mode=label, mixed_precision=mixed_precision or "float32", xla=jit, strategy=strategy or context["strategy"])
+        strategy = strategy or context["strategy"]
+        entry = dict(mode=label, mixed_precision=mixed_precision or "float32", xla=jit, strategy=strategy)
         r["runs"].append(entry)
         estimate = last[jit] or (2 * last[False] if last[False] else None)
         reason = (DRY_SKIPPED if _dry(context) and label != "float32" else
@@ -372,8 +373,8 @@ def part_resnet50(part: Part, sizes: Sizes, context: dict[str, Any]) -> None:
             try:
                 if sizes.memory_batch and b > sizes.memory_batch:  # the dry run's way into the probe's path
                     raise tf.errors.ResourceExhaustedError(None, None, f"simulated: batch {b} > {sizes.memory_batch}")
-                measured = run_trainer(_recipe(sizes, b, _images(sizes, b), mixed_precision, strategy or context["strategy"],
-                                               jit=jit, output=os.path.join(tmp, "run")))
+                measured = run_trainer(_recipe(sizes, b, _images(sizes, b), mixed_precision, strategy, jit=jit,
+                                               output=os.path.join(tmp, "run")))
             except Exception as err:  # recorded; the next batch or mode still runs
                 _release()
                 oom = isinstance(err, tf.errors.ResourceExhaustedError) or re.search(
@@ -674,10 +675,7 @@ def static_sections() -> str:
     lines = [
         "## How to run", "",
         "On a machine with one NVIDIA GPU and TensorFlow built with CUDA (`pip install tensorflow[and-cuda]`):", "",
-        "```",
-        "python tools/gpu_check.py                  # about 8 minutes; writes docs/benchmarks/gpu.md and gpu.json",
-        "python tools/gpu_check.py --dry-run --output /tmp/gpu-check   # CPU, tiny sizes (the test suite runs this)",
-        "```", "",
+        "```", *(line.strip() for line in __doc__.splitlines() if line.startswith("    python")), "```", "",
         "`--help` lists the options (time budget, a subset of parts, strategy, first batch). Each part runs in "
         "its own process with its share of the budget; a part that runs out of time is stopped and recorded as "
         "`timed_out` with what it finished, and the next part runs. Both files are rewritten after every part. "
@@ -689,11 +687,11 @@ def static_sections() -> str:
         *(f"- **{info.title}** — {info.measures}" for info in PARTS.values()), "",
         "Images per second are the steady training rate: one epoch-timer callback, the same for the trainer "
         "and for `model.fit`, times each epoch from start to end, and the figure is the median over the "
-        "epochs after the first (which traces and compiles), as the trainer's own `train_images_per_second` "
-        "(which times the step loop alone, so it reads higher, the more so the shorter the epoch). The data of parts 1 and 2 is `shapes` "
-        "generated at 224x224 (a fixed, seeded set of whole batches, kept in memory as uint8) without "
-        "augmentation: the trainer's real input path (per-epoch shuffle, normalisation, host-to-device copy) "
-        "at its cheapest. Part 3 puts a price on a real augmentation policy.", "",
+        "epochs after the first (which traces and compiles), as for the trainer's own `train_images_per_second` "
+        "(which times its step loop alone, so it reads higher, the more so the shorter the epoch). The data of "
+        "parts 1 and 2 is `shapes` generated at 224x224 (a fixed, seeded set of whole batches, kept in memory as "
+        "uint8) without augmentation: the trainer's real input path (per-epoch shuffle, normalisation, "
+        "host-to-device copy) at its cheapest. Part 3 puts a price on a real augmentation policy.", "",
         "## Reference", "",
         f"{ref['source']}, {ref['url']}: on one {ref['gpu']}, batch {ref['batch']}, "
         f"**{ref['amp_xla_images_per_second']:,} img/s** with mixed precision (AMP) + XLA and "
