@@ -42,19 +42,24 @@ def test_dry_run_writes_every_part_with_figures(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     report = json.loads((tmp_path / "gpu.json").read_text(encoding="utf-8"))
     parts = report["parts"]
-    assert report["mode"] == "dry-run" and list(parts) == PARTS
+    assert report["mode"] == "dry-run" and set(parts) == set(PARTS)
     assert {name: p["status"] for name, p in parts.items()} == dict.fromkeys(PARTS, "ok"), \
         {name: p.get("error") for name, p in parts.items()}
 
     machine = parts["machine"]["result"]
     assert machine["cpu_cores"] == os.cpu_count() and machine["tf_gpus"] == []  # CUDA hidden above
 
-    runs = {run["mode"]: run for run in parts["resnet50"]["result"]["runs"]}
+    resnet = parts["resnet50"]["result"]
+    # The probe starts at --max-batch 16, meets the dry run's simulated out-of-memory, halves to 8.
+    assert resnet["batch_probe"] == {"16": "out of memory (simulated)", "8": "fits"} and resnet["batch"] == 8
+    runs = {run["mode"]: run for run in resnet["runs"]}
     fp32 = runs.pop("float32")
     assert fp32["status"] == "ok" and (fp32["batch"], fp32["images_per_epoch"], fp32["replicas"]) == (8, 16, 1)
-    # The epoch timer's window holds the trainer's own step-loop timing of the same epoch.
-    assert 0.25 * fp32["trainer_metric_images_per_second"] <= fp32["images_per_second"] \
-        <= 1.05 * fp32["trainer_metric_images_per_second"]
+    # Both figures leave out the first (tracing) epoch of the two, and the epoch timer's window (epoch
+    # begin to end) holds the trainer's own (its step loop, without making the epoch's iterator), so
+    # the timer's rate can only be lower.
+    assert len(fp32["epoch_seconds"]) == 2
+    assert 0 < fp32["images_per_second"] <= fp32["trainer_metric_images_per_second"] * (1 + 1e-9)
     assert {"mixed_float16", "mixed_float16 + XLA", "float32 + XLA", "mixed_bfloat16"} <= set(runs)
     assert all(run["status"] == "skipped" and "dry-run" in run["reason"] for run in runs.values())
 
@@ -64,7 +69,7 @@ def test_dry_run_writes_every_part_with_figures(tmp_path):
     assert versus["ratio"] == pytest.approx(fp32["images_per_second"] / versus["fit"]["images_per_second"])
 
     pipeline = parts["pipeline"]["result"]
-    assert pipeline["policy"] == "resnet" and pipeline["mixed_precision"] == "mixed_bfloat16"
+    assert pipeline["policy"] == "resnet" and pipeline["batch"] == 8
     assert pipeline["pipeline_only"]["images_per_second"] > 0
     assert 0 < pipeline["pipeline_only"]["cpu_cores_busy"] <= os.cpu_count() + 0.5
     rates = {k: pipeline[k][0]["images_per_second"] for k in ("pipeline", "tensors")}
@@ -86,14 +91,14 @@ def test_dry_run_writes_every_part_with_figures(tmp_path):
 
 def test_a_part_past_its_time_box_is_stopped_and_recorded(tmp_path):
     start = time.monotonic()
-    done = _run("--dry-run", "--output", str(tmp_path), "--parts", "resnet50", "--budget-seconds", "6", timeout=300)
+    done = _run("--dry-run", "--output", str(tmp_path), "--parts", "resnet50", "--budget-seconds", "3", timeout=300)
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "gpu.json").read_text(encoding="utf-8"))
-    assert list(report["parts"]) == ["machine", "resnet50"]  # the machine part always runs first
+    assert set(report["parts"]) == {"machine", "resnet50"}  # the machine part always runs
     resnet50 = report["parts"]["resnet50"]
     assert resnet50["status"] == "timed_out" and "time box" in resnet50["error"]
-    assert elapsed < 6 + 20  # ResNet-50 training alone takes longer than that on a CPU
+    assert elapsed < 3 + 20  # importing TensorFlow and training take longer than 3 s on any CPU
     assert "Status: **timed_out**" in (tmp_path / "gpu.md").read_text(encoding="utf-8")
 
 
