@@ -30,20 +30,17 @@ import tensorflow as tf
 from kerascv_course.data.catalog import TFDS_DATASETS
 from kerascv_course.data.constants import IMAGENET_MEAN, IMAGENET_STD
 from kerascv_course.data.datasets.base import DatasetInfo, per_class_indices, per_class_info
+from kerascv_course.data.facts import (
+    IMAGENETTE_NAMES,
+    PET_SEG_CLASSES,
+    PET_SEG_DEFAULT_SIZE,
+    PET_SEG_SPLITS,
+)
 from kerascv_course.data.transforms.checks import as_size
 from kerascv_course.data.transforms.joint import resize_pair
 from kerascv_course.utils.checks import check_choice, check_number
 
 log = logging.getLogger(__name__)
-
-# Imagenette's WordNet ids, in tfds label order, and their ImageNet class names.
-IMAGENETTE_NAMES = {
-    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888257": "parachute",
-}
-
 
 
 def _default_data_dir() -> str:
@@ -196,9 +193,6 @@ def _per_class(
 
 # ============================================================================= Oxford-IIIT Pet trimaps
 
-PET_CLASSES = ["pet", "background", "border"]
-PET_DEFAULT_SIZE = 128
-_PET_SPLITS = {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
 
 
 def trimap_to_classes(trimap: tf.Tensor) -> tf.Tensor:
@@ -238,10 +232,10 @@ def load_oxford_pet_seg(
     """
     import tensorflow_datasets as tfds
 
-    size = as_size(PET_DEFAULT_SIZE if image_size is None else image_size, "image_size", where="oxford_iiit_pet_seg")
+    size = as_size(PET_SEG_DEFAULT_SIZE if image_size is None else image_size, "image_size", where="oxford_iiit_pet_seg")
     try:
         ds, tfds_info = tfds.load(
-            "oxford_iiit_pet", split=_PET_SPLITS[split], data_dir=data_dir, with_info=True,
+            "oxford_iiit_pet", split=PET_SEG_SPLITS[split], data_dir=data_dir, with_info=True,
             download=download,
         )
     except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as err:
@@ -259,14 +253,14 @@ def load_oxford_pet_seg(
     ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
     num = None
     try:
-        num = int(tfds_info.splits[_PET_SPLITS[split]].num_examples)
+        num = int(tfds_info.splits[PET_SEG_SPLITS[split]].num_examples)
     except (KeyError, ValueError, TypeError, AttributeError):
         num = None
     info = DatasetInfo(
         name="oxford_iiit_pet_seg",
         task="segmentation",
         num_classes=3,
-        class_names=list(PET_CLASSES),
+        class_names=list(PET_SEG_CLASSES),
         image_shape=(size[0], size[1], 3),
         num_examples=num,
         mean=IMAGENET_MEAN,
