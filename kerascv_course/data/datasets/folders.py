@@ -35,7 +35,7 @@ from kerascv_course.data.datasets.base import DatasetInfo, per_class_indices, pe
 from kerascv_course.data.datasets.images import (
     IMAGE_EXTENSIONS,
     ImageCheck,
-    check_images,
+    check_files,
     is_image_file,
     read_image,
     refuse_too_large,
@@ -172,7 +172,7 @@ def load_folder(
     layout = split_folders or {"train": root}
     ignored: list[str] = []
     per_split = {s: _class_files(folder, ignored) for s, folder in layout.items()}
-    checks = check_images(f for classes in per_split.values() for files in classes.values() for f in files)
+    checks = check_files(f for classes in per_split.values() for files in classes.values() for f in files)
     refuse_too_large(checks, root, name)
     skipped = report_skipped(checks, root)
     good = {

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -197,12 +197,12 @@ def _measure(image: Any, path: str, width: int, height: int) -> ImageCheck:
     )
 
 
-def check_images(files: Iterable[str]) -> dict[str, ImageCheck]:
-    """:func:`check_image` of every file, on a few threads."""
+def check_files(files: Iterable[str], check: Callable[[str], Any] = check_image) -> dict[str, Any]:
+    """``check(file)`` of every file (default :func:`check_image`), on a few threads."""
     files = list(files)
     workers = min(8, (os.cpu_count() or 2) * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(files, pool.map(check_image, files)))
+        return dict(zip(files, pool.map(check, files)))
 
 
 def refuse_too_large(checks: dict[str, ImageCheck], root: str, name: str) -> None:

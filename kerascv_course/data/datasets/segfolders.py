@@ -17,7 +17,6 @@ outside the classes, or an image over the decompression-bomb limit is refused, n
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +27,7 @@ from kerascv_course.data.datasets.base import DatasetInfo, split_indices
 from kerascv_course.data.datasets.folders import SPLIT_FOLDERS
 from kerascv_course.data.datasets.images import (
     IMAGE_EXTENSIONS,
-    check_images,
+    check_files,
     one_line,
     orientation,
     read_image,
@@ -197,10 +196,9 @@ def _check_pairs(
         The pairs to skip, the image checks, the mask checks and the skipped files as listed.
     """
     every = [p for pairs in layout.values() for p in pairs]
-    images = check_images(p[1] for p in every)
+    images = check_files(p[1] for p in every)
     refuse_too_large(images, root, f"segfolder:{path}")
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
-        masks = dict(zip([p[2] for p in every], pool.map(check_mask, [p[2] for p in every])))
+    masks = check_files((p[2] for p in every), check_mask)
     skip = {p for p in every if not images[p[1]].ok or not masks[p[2]].ok}
     listed = report_skipped({**images, **masks}, root, "image or mask")
     for name, image_path, mask_path in sorted(set(every) - skip):
