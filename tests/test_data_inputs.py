@@ -322,10 +322,10 @@ def test_padding_refuses_what_it_would_have_to_shrink(tmp_path):
 
     root = tmp_path / "d"
     _save(str(root / "a" / "small.png"), Image.new("L", (28, 28)))
-    _save(str(root / "b" / "large.png"), Image.new("L", (40, 30)))
+    _save(str(root / "b" / "large.png"), Image.new("L", (40, 20)))  # wide, not tall
     ds, info = load_dataset(f"folder:{root}", "train", validation_fraction=0.0, test_fraction=0.0)
-    with pytest.raises(ValueError, match=r"pads images to 32x32 and never shrinks them, but the largest image of "
-                                         r"'folder:.*', b/large\.png, is 30x40: use resize_mode='resize', or a model "
+    with pytest.raises(ValueError, match=r"pads images to 32x32 and never shrinks them, but the widest image of "
+                                         r"'folder:.*', b/large\.png, is 20x40: use resize_mode='resize', or a model "
                                          r"input of at least 32x40"):
         make_pipeline(ds, info, training=False, batch_size=1, image_size=32, resize_mode="pad")
     digits, digits_info = load_dataset("digits", "train")

@@ -312,9 +312,10 @@ def _check_padding(info: DatasetInfo, size: tuple[int, int], policy_size: object
     known = []
     if None not in info.image_shape[:2]:
         known.append((*info.image_shape[:2], f"the images of {info.name!r} are"))
-    largest = (info.extra or {}).get("largest")  # folders: [height, width, file]
-    if largest:
-        known.append((largest[0], largest[1], f"the largest image of {info.name!r}, {largest[2]}, is"))
+    for key in ("tallest", "widest"):  # folders: [height, width, file]
+        extreme = (info.extra or {}).get(key)
+        if extreme:
+            known.append((extreme[0], extreme[1], f"the {key} image of {info.name!r}, {extreme[2]}, is"))
     for h, w, what in known:
         if h > size[0] or w > size[1]:
             raise ValueError(

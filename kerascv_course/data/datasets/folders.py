@@ -146,8 +146,8 @@ def load_folder(
 
     Returns:
         ``(dataset, DatasetInfo)``; ``info.extra["skipped"]`` lists unreadable files and why,
-        ``info.extra["paths"]`` the split's files (relative to ``path``), ``info.extra["largest"]``
-        the largest image (``[height, width, file]``).
+        ``info.extra["paths"]`` the split's files (relative to ``path``), ``info.extra["tallest"]``
+        and ``["widest"]`` the tallest and the widest image of any split (``[height, width, file]``).
 
     Raises:
         FileNotFoundError: when ``path`` is not a folder.
@@ -202,7 +202,9 @@ def load_folder(
     channels = 1 if grey else 3
     sizes = {(checks[f].height, checks[f].width) for f, _ in chosen}
     height, width = sizes.pop() if len(sizes) == 1 else (None, None)
-    largest = max(chosen, key=lambda p: checks[p[0]].height * checks[p[0]].width)[0]
+    every = [f for part in parts.values() for f, _ in part]  # all splits: one check covers them all
+    extremes = {key: max(every, key=lambda f, i=i: ((checks[f].height, checks[f].width)[i], f))
+                for i, key in enumerate(("tallest", "widest"))}
     mean = np.mean([c.mean if grey else _rgb(c.mean) for c in train_checks], axis=0)
     sq = np.mean([c.sq_mean if grey else _rgb(c.sq_mean) for c in train_checks], axis=0)
     std = np.sqrt(np.maximum(sq - mean**2, 1e-12))
@@ -224,7 +226,7 @@ def load_folder(
             empty_classes=[c for c in all_classes if c not in index],
             ignored_files=len(ignored),
             paths=[os.path.relpath(f, root) for f, _ in chosen],
-            largest=[checks[largest].height, checks[largest].width, os.path.relpath(largest, root)],
+            **{key: [checks[f].height, checks[f].width, os.path.relpath(f, root)] for key, f in extremes.items()},
             load_args=dict(seed=seed, validation_fraction=validation_fraction, test_fraction=test_fraction,
                            per_class=per_class),
         ),
