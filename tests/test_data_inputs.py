@@ -177,6 +177,7 @@ def test_unreadable_files_are_skipped_in_one_warning_line_and_listed(tmp_path, c
                                                                   os.path.join("b", "truncated.png")]
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns as it opens them
 def test_images_over_the_pixel_limit_are_refused_naming_the_file(tmp_path, monkeypatch):
     root = tmp_path / "d"
     _save(str(root / "a" / "small.png"), Image.new("L", (20, 20)))
