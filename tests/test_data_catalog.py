@@ -200,3 +200,46 @@ def test_registered_datasets_are_listed_and_loaded(monkeypatch):
         load_dataset("my_data", "validation")
     with pytest.raises(ValueError, match="already registered"):
         register_dataset("my_data")(load)
+
+
+ENTRIES = [catalog.DATASETS.get(n) for n in DATASETS] + [catalog.DATASET_PREFIXES.get(p) for p in catalog.DATASET_PREFIXES.names()]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_declared_dataset_options_are_the_loaders_keyword_arguments(entry):
+    params = inspect.signature(entry.load_function()).parameters
+    common = ("path", "name", "split", "data_dir", "image_size", "seed")
+    loader = {n: p.default for n, p in params.items() if n not in common}
+    declared = {k: o.default for k, o in entry.options.items()}
+    if entry.argument:  # one tfds loader serves every tfds dataset: each declares what it has
+        spec = catalog.TFDS_DATASETS[entry.argument]
+        assert set(declared) <= set(loader)
+        assert ("extra" in declared) == bool(spec.extra_train) and ("label" in declared) == bool(spec.labels)
+        loader["label"] = next(iter(spec.labels)) if spec.labels else None  # the loader's None: the first label
+    else:
+        assert list(declared) == list(loader)
+    assert declared == {k: loader[k] for k in declared}
+    # every default passes its own check
+    assert catalog.check_dataset_options(entry.listed_name.replace("PATH", "/x"), declared) == declared
+
+
+def test_the_one_dataset_option_reader():
+    assert catalog.check_dataset_options("SVHN_CROPPED", {"extra": True}) == dict(
+        validation_fold=None, per_class=None, extra=True
+    )
+    assert catalog.dataset_options("cifar100") == dict(validation_fold=None, per_class=None, label="fine")
+    bad = [
+        ("cifar10", {"extra": True}, r"Unknown option\(s\) extra for dataset 'cifar10'; its options: "
+                                     r"validation_fold, per_class\. Received: extra=True"),
+        ("svhn_cropped", {"extra": "yes"}, r"dataset 'svhn_cropped': `extra` must be True or False"),
+        ("cifar100", {"label": "super"}, r"`label` must be one of 'fine', 'coarse'\. Received: label='super'"),
+        ("imagenet2012", {"validation_fold": 100}, r"`validation_fold` must be an integer >= 0 and <= 99 or None"),
+        ("shapes", {"num_examples": {"training": 5}}, r"`num_examples key` must be one of 'train', 'validation', 'test'"),
+        ("shapes", {"num_examples": {"train": 0}}, r"`num_examples\['train'\]` must be an integer >= 1"),
+        ("folder:/x", {"validation_fraction": 1.0}, r"dataset 'folder:PATH': `validation_fraction` must be a number >= 0\.0 and < 1\.0"),
+        ("segfolder:/x", {"per_class": 2}, r"for dataset 'segfolder:PATH'; it takes no options"),
+        ("digits", {"per_class": 2.5}, r"`per_class` must be an integer >= 1 or None"),
+    ]
+    for name, options, message in bad:
+        with pytest.raises(ValueError, match=message):
+            catalog.check_dataset_options(name, options)

@@ -132,3 +132,30 @@ def test_missing_data_fails_at_once_with_instructions(tmp_path):
     assert "'cifar10'" in cifar and str(tmp_path) in cifar and "download_and_prepare" in cifar
     assert "manual_dir" in imagenet and "ILSVRC2012_img_train.tar" in imagenet
     assert "Traceback" not in out.stderr
+
+
+def test_cifar100_coarse_labels_are_the_coarse_feature():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=60):
+        raw = tfds.builder("cifar100").as_dataset(split="train[:90%]", shuffle_files=False)
+        expected = [(int(e["coarse_label"]), int(e["label"])) for e in raw]
+        coarse, info = load_dataset("cifar100", "train", label="coarse")
+        fine, fine_info = load_dataset("cifar100", "train")
+        got = [int(y) for _, y in coarse.as_numpy_iterator()]
+        got_fine = [int(y) for _, y in fine.as_numpy_iterator()]
+    assert got == [c for c, _ in expected] and got_fine == [f for _, f in expected]
+    assert max(f for _, f in expected) >= 20  # the two label sets differ, so the test tells them apart
+    assert (info.num_classes, len(info.class_names), fine_info.num_classes) == (20, 20, 100)
+    with pytest.raises(ValueError, match=r"cifar10: `label` chooses between kinds of labels"):
+        from kerascv_course.data.datasets.tfds import load_tfds
+
+        load_tfds("cifar10", "train", label="coarse")
+
+
+def test_svhn_extra_joins_the_training_split_only():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=4):
+        splits = {s: load_dataset("svhn_cropped", s, extra=True)[1].extra["tfds_split"] for s in ("train", "validation", "test")}
+    assert splits == {"train": "train[:90%]+extra", "validation": "train[90%:100%]", "test": "test"}

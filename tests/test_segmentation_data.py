@@ -192,7 +192,7 @@ def test_segfolder_errors(tmp_path):
         _write_pair(root, f"v{k}", np.zeros((8, 8, 3), np.uint8), _square_mask((8, 8), 3, 1))
     with open(os.path.join(root, "classes.txt"), "w") as fh:
         fh.write("bg\nfg\n")
-    with pytest.raises(ValueError, match=r"values \[3\] but classes.txt lists 2 classes"):
+    with pytest.raises(ValueError, match=r"masks/v0.png holds mask value\(s\) \[3\] but classes.txt lists 2 classes"):
         load_dataset(f"segfolder:{root}", "train")
     root = str(tmp_path / "lonely")
     _write_pair(root, "x", np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.uint8))

@@ -4,12 +4,16 @@ Everything that answers "is this a valid dataset / policy / option?" is here and
 TensorFlow, so a recipe or a command line is checked in milliseconds, before TensorFlow loads:
 
 * **Datasets** (:data:`DATASETS`, :data:`DATASET_PREFIXES`): each :class:`DatasetEntry` holds the
-  name, task, splits and a one-line summary, and names its loader as ``"module:function"``,
-  imported on first use (:meth:`DatasetEntry.load_function`). ``"folder:PATH"`` and
-  ``"segfolder:PATH"`` are prefixes: what follows the colon is the loader's first argument and
-  keeps its case; every other name is looked up in any case.
+  name, task, splits, a one-line summary and its own options (``dataset_kwargs``: ``per_class``,
+  ``extra``, ``label``, ``num_examples``, …), and names its loader as ``"module:function"``,
+  imported on first use (:meth:`DatasetEntry.load_function`). :func:`check_dataset_options` is
+  the one reader of those options. ``"folder:PATH"`` and ``"segfolder:PATH"`` are prefixes: what
+  follows the colon is the loader's first argument and keeps its case; every other name is looked
+  up in any case. What is known of each dataset before loading it (sizes, classes, source) is
+  :func:`kerascv_course.data.facts.dataset_facts`.
 * **Augmentation policies** (:data:`POLICIES`, one registry per task): each :class:`PolicyEntry`
-  declares its options with their defaults and checks (:class:`Option`) and names its builder.
+  declares its options with their defaults and checks (:class:`~kerascv_course.data.options.Option`)
+  and names its builder.
   :func:`check_policy` is the one reader of a policy's options: the trainer, the tuner and
   :func:`kerascv_course.data.get_policy` all go through it.
 
@@ -23,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,13 +41,8 @@ from kerascv_course.data.constants import (
     SPLITS,
     TASKS,
 )
-from kerascv_course.utils.checks import (
-    check_bool,
-    check_choice,
-    check_number,
-    check_range_pair,
-    fail,
-)
+from kerascv_course.data.options import Option, check_options, choice, number, pair
+from kerascv_course.utils.checks import check_bool, check_choice
 from kerascv_course.utils.registry import Registry
 
 Loader = Callable[..., Any]
@@ -75,6 +73,8 @@ class DatasetEntry:
         splits: the split names it offers.
         prefix: names are ``"<name>:<argument>"``; the argument goes to the loader first.
         argument: a fixed first argument of the loader (the tensorflow-datasets name).
+        options: the loader's own options (``dataset_kwargs``) with their defaults and checks;
+            ``None``: not declared (a registered loader), passed on unchecked.
     """
 
     name: str
@@ -84,6 +84,7 @@ class DatasetEntry:
     splits: tuple[str, ...] = SPLITS
     prefix: bool = False
     argument: str | None = None
+    options: Mapping[str, Option] | None = None
 
     @property
     def listed_name(self) -> str:
@@ -114,6 +115,10 @@ class TfdsSpec:
         extra_splits: other splits offered under their tfds names (``unlabelled``, ``extra``).
         manual: needs files downloaded by hand (ImageNet).
         pca: published colour PCA components (ImageNet and its subsets).
+        extra_train: a tfds split that the option ``extra=True`` adds to our training split
+            (SVHN's ``extra``).
+        labels: the values of the option ``label`` and the tfds feature each reads, the first
+            the default (CIFAR-100: ``fine`` -> ``label``, ``coarse`` -> ``coarse_label``).
     """
 
     tfds_name: str
@@ -127,6 +132,8 @@ class TfdsSpec:
     extra_splits: tuple[str, ...] = ()
     manual: bool = False
     pca: dict[str, Any] | None = field(default=None)
+    extra_train: str | None = None
+    labels: dict[str, str] | None = field(default=None)
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -160,7 +167,9 @@ TFDS_DATASETS: dict[str, TfdsSpec] = {
         "cifar10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "CIFAR-10, 32x32x3, 10 classes"
     ),
     "cifar100": TfdsSpec(
-        "cifar100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "CIFAR-100, 32x32x3, 100 classes"
+        "cifar100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
+        "CIFAR-100, 32x32x3, 100 classes (label='coarse': the 20 superclasses)",
+        labels={"fine": "label", "coarse": "coarse_label"},
     ),
     "stl10": TfdsSpec(
         "stl10", (0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713),
@@ -169,7 +178,8 @@ TFDS_DATASETS: dict[str, TfdsSpec] = {
     ),
     "svhn_cropped": TfdsSpec(
         "svhn_cropped", (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970),
-        "SVHN house-number digits, 32x32x3, 10 classes (+ split 'extra')", extra_splits=("extra",),
+        "SVHN house-number digits, 32x32x3, 10 classes (extra=True: train + the 531,131 'extra' images)",
+        extra_splits=("extra",), extra_train="extra",
     ),
     "oxford_iiit_pet": TfdsSpec(
         "oxford_iiit_pet", summary="Oxford-IIIT pets, 37 breeds, images of varying size", **_IMAGENET_STATS
@@ -190,38 +200,77 @@ TFDS_DATASETS: dict[str, TfdsSpec] = {
     ),
 }
 
+# The datasets' own options (dataset_kwargs), each with the loader's default and a check.
+PER_CLASS = number(None, low=1, integer=True, optional=True)  # the training split keeps <= N per class
+_EXAMPLES = number(None, low=1, integer=True, optional=True)
+_FRACTION = number(0.1, low=0.0, high=1.0, high_open=True)
+
+
+def _examples_check(argument: str, value: Any, *, where: str | None = None) -> Any:
+    """``num_examples`` of ``shapes``: ``None``, a count, or a count per split."""
+    if isinstance(value, Mapping):
+        for split, count in value.items():
+            check_choice(f"{argument} key", split, SPLITS, where=where)
+            _EXAMPLES.check(f"{argument}[{split!r}]", count, where=where)
+        return value
+    return _EXAMPLES.check(argument, value, where=where)
+
+
+def tfds_options(spec: TfdsSpec) -> dict[str, Option]:
+    """The options of a tensorflow-datasets dataset: ``validation_fold``, ``per_class`` and, where
+    the dataset has them, ``extra`` and ``label``."""
+    options = dict(
+        validation_fold=number(None, low=0, high=100 // spec.holdout - 1, integer=True, optional=True),
+        per_class=PER_CLASS,
+    )
+    if spec.extra_train:
+        options["extra"] = Option(False, check_bool)
+    if spec.labels:
+        options["label"] = choice(next(iter(spec.labels)), tuple(spec.labels))
+    return options
+
+
 _EMBEDDED = "kerascv_course.data.datasets.embedded"
 _TFDS = "kerascv_course.data.datasets.tfds"
 _FOLDERS = "kerascv_course.data.datasets.folders"
+_SEGFOLDERS = "kerascv_course.data.datasets.segfolders"
 
 for _entry in (
     DatasetEntry("digits", "classification", "scikit-learn's 1,797 real 8x8 handwritten digits, at 32x32",
-                 f"{_EMBEDDED}:load_digits"),
+                 f"{_EMBEDDED}:load_digits", options=dict(per_class=PER_CLASS)),
     DatasetEntry("shapes", "classification", "procedural coloured shapes on textured backgrounds, any size",
-                 f"{_EMBEDDED}:load_shapes"),
+                 f"{_EMBEDDED}:load_shapes",
+                 options=dict(num_classes=number(10, low=2, high=10, integer=True),
+                              num_examples=Option(None, _examples_check), per_class=PER_CLASS)),
     DatasetEntry("cracks", "segmentation", "procedural surface cracks with pixel masks (2 classes), any size, seeded",
-                 f"{_EMBEDDED}:load_cracks"),
+                 f"{_EMBEDDED}:load_cracks", options=dict(num_examples=_EXAMPLES, channels=choice(3, (1, 3)))),
     DatasetEntry("oxford_iiit_pet_seg", "segmentation",
                  "Oxford-IIIT Pet trimaps (tfds oxford_iiit_pet): pet / background / border",
-                 f"{_TFDS}:load_oxford_pet_seg"),
-    *(DatasetEntry(_name, "classification", _spec.summary, f"{_TFDS}:load_tfds", _spec.splits, argument=_name)
+                 f"{_TFDS}:load_oxford_pet_seg", options=dict(download=Option(False, check_bool))),
+    *(DatasetEntry(_name, "classification", _spec.summary, f"{_TFDS}:load_tfds", _spec.splits, argument=_name,
+                   options=tfds_options(_spec))
       for _name, _spec in TFDS_DATASETS.items()),
 ):
     DATASETS.register(_entry.name, _entry)
 for _entry in (
     DatasetEntry("folder", "classification", "your images: one sub-folder per class (or train/ val/ test/)",
-                 f"{_FOLDERS}:load_folder", prefix=True),
+                 f"{_FOLDERS}:load_folder", prefix=True,
+                 options=dict(validation_fraction=_FRACTION, test_fraction=_FRACTION, per_class=PER_CLASS)),
     DatasetEntry("segfolder", "segmentation",
                  "PATH/images + PATH/masks (same file names), or PATH/{train,validation,test}/...",
-                 f"{_FOLDERS}:load_segfolder", prefix=True),
+                 f"{_SEGFOLDERS}:load_segfolder", prefix=True, options={}),
 ):
     DATASET_PREFIXES.register(_entry.name, _entry)
 
 
 def register_dataset(
-    name: str, *, task: str = "classification", splits: tuple[str, ...] = SPLITS, summary: str = ""
+    name: str, *, task: str = "classification", splits: tuple[str, ...] = SPLITS, summary: str = "",
+    options: Mapping[str, Option] | None = None,
 ) -> Callable[[Loader], Loader]:
-    """Register a loader ``fn(split, *, data_dir, image_size, seed) -> (ds, info)`` under ``name``.
+    """Register a loader ``fn(split, *, data_dir, image_size, seed, **options) -> (ds, info)`` under ``name``.
+
+    ``options`` declares the loader's own keyword options (checked by
+    :func:`check_dataset_options`); without it, options are passed on unchecked.
 
     Raises:
         ValueError: for a name already taken, a name that is not lower-case, or an unknown task.
@@ -229,7 +278,7 @@ def register_dataset(
     check_choice("task", task, TASKS, where="register_dataset")
 
     def decorator(fn: Loader) -> Loader:
-        DATASETS.register(name, DatasetEntry(name, task, summary, fn, tuple(splits)))
+        DATASETS.register(name, DatasetEntry(name, task, summary, fn, tuple(splits), options=options))
         return fn
 
     return decorator
@@ -293,48 +342,42 @@ def dataset_splits(name: str) -> tuple[str, ...]:
     return dataset_entry(name).splits
 
 
+def dataset_options(name: str) -> dict[str, Any]:
+    """A dataset's own options (``dataset_kwargs``) with their default values (``{}``: undeclared)."""
+    return {k: o.default for k, o in (dataset_entry(name).options or {}).items()}
+
+
+def check_dataset_options(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check a dataset's name and its options (``dataset_kwargs``) without TensorFlow.
+
+    ``per_class`` (classification datasets) keeps at most that many images of each class in the
+    training split, a seeded choice; validation and test are never reduced.
+
+    Returns:
+        All the dataset's options: the defaults, overridden by ``options`` (for a registered
+        loader that declares none, ``options`` as given).
+
+    Raises:
+        ValueError: for an unknown dataset or option, or a bad option value (the message names
+            the option, what it must be and what arrived).
+
+    Example:
+        >>> check_dataset_options("svhn_cropped", {"extra": True})["extra"]
+        True
+    """
+    entry = dataset_entry(name)
+    if entry.options is None:
+        return dict(options or {})
+    given = check_options(entry.options, options, owner=f"dataset {entry.listed_name!r}")
+    return {**dataset_options(name), **given}
+
+
 # ============================================================================================
 # Augmentation policies
 
 
-@dataclass(frozen=True)
-class Option:
-    """One option of an augmentation policy.
-
-    Attributes:
-        default: its value when not given.
-        check: ``check(argument, value, *, where=None)`` raising ``ValueError`` for a bad value.
-    """
-
-    default: Any
-    check: Callable[..., Any]
-
-
-def _pair_check(
-    argument: str, value: Any, *, optional: bool = False, high: float | None = None, where: str | None = None
-) -> Any:
-    if optional and value is None:
-        return None
-    _, hi = check_range_pair(argument, value, positive=True, where=where)
-    if high is not None and hi > high:
-        raise fail(argument, value, f"(min, max) with 0 < min <= max <= {high}", where=where)
-    return value
-
-
-def _number(default: Any, **bounds: Any) -> Option:
-    return Option(default, functools.partial(check_number, **bounds))
-
-
-def _pair(default: Any, **kwargs: Any) -> Option:
-    return Option(default, functools.partial(_pair_check, **kwargs))
-
-
-def _choice(default: str, allowed: tuple[str, ...]) -> Option:
-    return Option(default, functools.partial(check_choice, allowed=allowed))
-
-
 _FLIP = Option(True, check_bool)
-_PCA_STD = _number(0.1, low=0.0)
+_PCA_STD = number(0.1, low=0.0)
 
 
 @dataclass(frozen=True)
@@ -372,20 +415,20 @@ POLICIES: dict[str, Registry[PolicyEntry]] = {
 
 _POLICY_MODULE = "kerascv_course.data.policies"
 _CROP_OPTIONS = dict(flip=_FLIP, pca_std=_PCA_STD)
-_JITTER_OPTIONS = dict(scale_range=_pair(None, optional=True), **_CROP_OPTIONS)
+_JITTER_OPTIONS = dict(scale_range=pair(None, optional=True), **_CROP_OPTIONS)
 
 # The options every segmentation policy has (fields of transforms.joint.JointPolicy); each
 # policy changes some defaults.
 JOINT_OPTIONS: dict[str, Option] = dict(
-    horizontal_flip=_number(0.5, low=0.0, high=1.0),
-    vertical_flip=_number(0.0, low=0.0, high=1.0),
+    horizontal_flip=number(0.5, low=0.0, high=1.0),
+    vertical_flip=number(0.0, low=0.0, high=1.0),
     rot90=Option(False, check_bool),
-    rotation=_number(10.0, low=0.0),
-    scale=_pair((0.9, 1.15)),
-    translate=_number(0.05, low=0.0),
-    brightness=_number(0.1, low=0.0),
-    contrast=_number(0.15, low=0.0, high=1.0, high_open=True),
-    fill_mode=_choice("reflect", FILL_MODES),
+    rotation=number(10.0, low=0.0),
+    scale=pair((0.9, 1.15)),
+    translate=number(0.05, low=0.0),
+    brightness=number(0.1, low=0.0),
+    contrast=number(0.15, low=0.0, high=1.0, high_open=True),
+    fill_mode=choice("reflect", FILL_MODES),
 )
 
 
@@ -401,9 +444,9 @@ for _policy in (
         "random affine distortions (translation, scaling, squeezing, horizontal shear) and, "
         "optionally, elastic distortions (LeCun et al. 1998; Simard et al. 2003)",
         dict(
-            rotation=_number(0.0, low=0.0), scale=_pair((0.9, 1.1)), squeeze=_number(0.1, low=0.0),
-            shear=_number(10.0, low=0.0), translate=_number(0.08, low=0.0), elastic=Option(False, check_bool),
-            elastic_alpha=_number(34.0, low=0.0), elastic_sigma=_number(4.0, low=0.0, low_open=True),
+            rotation=number(0.0, low=0.0), scale=pair((0.9, 1.1)), squeeze=number(0.1, low=0.0),
+            shear=number(10.0, low=0.0), translate=number(0.08, low=0.0), elastic=Option(False, check_bool),
+            elastic_alpha=number(34.0, low=0.0), elastic_sigma=number(4.0, low=0.0, low_open=True),
         ),
         f"{_POLICY_MODULE}:build_lenet",
     ),
@@ -411,7 +454,7 @@ for _policy in (
         "alexnet", "classification",
         "shorter side to image_size * 256/224, random image_size crop, horizontal flip, PCA colour "
         "augmentation (Krizhevsky et al. 2012)",
-        dict(resize=_number(None, low=0.0, low_open=True, optional=True), **_CROP_OPTIONS),
+        dict(resize=number(None, low=0.0, low_open=True, optional=True), **_CROP_OPTIONS),
         f"{_POLICY_MODULE}:build_alexnet", sized=True,
     ),
     PolicyEntry(
@@ -431,10 +474,10 @@ for _policy in (
         "random-resized crop (8-100 % of the area, aspect 3/4-4/3) with a random interpolation method, "
         "flip, photometric distortions (Szegedy et al. 2014, arXiv:1409.4842; Howard 2013, arXiv:1312.5402)",
         dict(
-            scale=_pair((0.08, 1.0), high=1.0), ratio=_pair((3 / 4, 4 / 3)),
-            interpolation=_choice("random", INTERPOLATIONS), flip=_FLIP,
-            brightness=_number(32 / 255, low=0.0), contrast=_number(0.5, low=0.0, high=1.0),
-            saturation=_number(0.5, low=0.0, high=1.0),
+            scale=pair((0.08, 1.0), high=1.0), ratio=pair((3 / 4, 4 / 3)),
+            interpolation=choice("random", INTERPOLATIONS), flip=_FLIP,
+            brightness=number(32 / 255, low=0.0), contrast=number(0.5, low=0.0, high=1.0),
+            saturation=number(0.5, low=0.0, high=1.0),
         ),
         f"{_POLICY_MODULE}:build_inception", sized=True,
     ),
@@ -443,8 +486,8 @@ for _policy in (
         "pad by 4 pixels and random crop, flip; optional cutout (He et al. 2015, CIFAR-10; "
         "DeVries & Taylor 2017, arXiv:1708.04552)",
         dict(
-            padding=_number(4, low=0, integer=True), mode=_choice("constant", ("constant", "reflect")),
-            flip=_FLIP, cutout_size=_number(0, low=0, integer=True),
+            padding=number(4, low=0, integer=True), mode=choice("constant", ("constant", "reflect")),
+            flip=_FLIP, cutout_size=number(0, low=0, integer=True),
         ),
         f"{_POLICY_MODULE}:build_cifar",
     ),
@@ -479,12 +522,6 @@ def policy_options(name: str, task: str = "classification") -> dict[str, Any]:
     return policy_entry(name, task).defaults()
 
 
-def check_values(options: Mapping[str, Option], values: Mapping[str, Any], *, where: str) -> None:
-    """Check each of ``values`` with its :class:`Option` (keys known to be options)."""
-    for key, value in values.items():
-        options[key].check(key, value, where=where)
-
-
 def check_policy(name: str, task: str = "classification", options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check a policy's name, its option names and the values that can be checked without TensorFlow.
 
@@ -501,13 +538,5 @@ def check_policy(name: str, task: str = "classification", options: Mapping[str, 
             names the option, what it must be and what arrived).
     """
     entry = policy_entry(name, task)
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(entry.options), key=str)
-    if unknown:
-        known = f"its options: {', '.join(entry.options)}" if entry.options else "it takes no options"
-        raise ValueError(
-            f"Unknown option(s) {', '.join(map(str, unknown))} for augmentation policy {entry.name!r}; "
-            f"{known}. Received: {', '.join(f'{k}={options[k]!r}' for k in unknown)}"
-        )
-    check_values(entry.options, options, where=f"augmentation policy {entry.name!r}")
+    options = check_options(entry.options, options, owner=f"augmentation policy {entry.name!r}")
     return {**entry.defaults(), **options}

@@ -8,6 +8,11 @@ Attributes:
         the components), as released with fb.resnet.torch and used by later ImageNet recipes.
     FILL_MODES: how a warp fills pixels that come from outside the image.
     INTERPOLATIONS: resampling methods of the crops (``"random"``: one of the others per image).
+    RESIZE_MODES: how the pipeline brings images to the model's input size: ``"resize"``
+        (bilinear, any size) or ``"pad"`` (zero borders, centred; never shrinks an image).
+    DIGITS_COUNT, DIGITS_FRACTIONS: scikit-learn's digits and their fixed train/validation/test split.
+    SHAPE_NAMES, SHAPES_DEFAULT_SIZE, SHAPES_DEFAULT_EXAMPLES: the embedded ``shapes``.
+    CRACKS_CLASSES, CRACKS_DEFAULT_SIZE, CRACKS_DEFAULT_EXAMPLES: the embedded ``cracks``.
 """
 
 from __future__ import annotations
@@ -24,3 +29,15 @@ IMAGENET_PCA = dict(
 
 FILL_MODES = ("constant", "reflect", "nearest", "wrap")
 INTERPOLATIONS = ("bilinear", "nearest", "random")
+RESIZE_MODES = ("resize", "pad")
+
+DIGITS_COUNT = 1797  # scikit-learn's load_digits (UCI optical recognition of handwritten digits, test part)
+DIGITS_FRACTIONS = (0.7, 0.1, 0.2)
+
+SHAPE_NAMES = ("circle", "square", "triangle", "star", "cross", "ring", "crescent", "semicircle", "heart", "ell")
+SHAPES_DEFAULT_SIZE = 32
+SHAPES_DEFAULT_EXAMPLES = {"train": 5000, "validation": 1000, "test": 1000}
+
+CRACKS_CLASSES = ("background", "crack")
+CRACKS_DEFAULT_SIZE = 64
+CRACKS_DEFAULT_EXAMPLES = {"train": 1000, "validation": 200, "test": 200}

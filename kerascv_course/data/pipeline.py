@@ -3,7 +3,7 @@
 :func:`make_pipeline` turns a dataset of ``(uint8 image, label)`` pairs from
 :func:`~kerascv_course.data.load_dataset` into batches a model trains on::
 
-    decode/convert/resize (uint8) -> cache -> shuffle -> batch -> augment -> normalise -> prefetch
+    decode/convert/resize or pad (uint8) -> cache -> shuffle -> batch -> augment -> normalise -> prefetch
 
 When the shuffle buffer would hold every training example (a known count up to ``shuffle_buffer``)
 and augmentation runs on batches or not at all, cache, shuffle and batch are one step: the
@@ -32,9 +32,10 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from kerascv_course.data.constants import RESIZE_MODES
 from kerascv_course.data.datasets.base import DatasetInfo
 from kerascv_course.data.transforms.checks import as_size
-from kerascv_course.utils.checks import check_positive_int
+from kerascv_course.utils.checks import check_choice, check_positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -125,6 +126,7 @@ def make_pipeline(
     vectorize: bool | None = None,
     strategy: tf.distribute.Strategy | None = None,
     distribute: bool = False,
+    resize_mode: str = "resize",
 ) -> tf.data.Dataset:
     """Batches of ``(float32 normalised image, label)`` ready for ``model.fit``.
 
@@ -133,9 +135,9 @@ def make_pipeline(
         info: its :class:`DatasetInfo` (mean/std for normalisation, storage for sharding).
         training: shuffle and augment when true.
         batch_size: the global batch size (all replicas together).
-        image_size: resize every image to this size (``int`` for square), or keep it. A policy
-            that crops to size itself (``augment.output_size``) gets the stored images in
-            training and must produce this size.
+        image_size: bring every image to this size (``int`` for square; see ``resize_mode``), or
+            keep it. A policy that crops to size itself (``augment.output_size``) gets the stored
+            images in training and must produce this size.
         channels: convert images to this channel count (grayscale <-> RGB).
         augment: ``(image, label, seed) -> (image, label)`` applied when training, e.g. from
             :func:`~kerascv_course.data.get_policy`.
@@ -153,6 +155,11 @@ def make_pipeline(
             policy (``DATA`` in memory, ``FILE`` for record files).
         distribute: with ``strategy``, return ``strategy.experimental_distribute_dataset(...)``
             for a custom training loop (Keras ``fit`` distributes a plain dataset itself).
+        resize_mode: ``"resize"`` (bilinear, to any size) or ``"pad"``: centre each smaller image
+            on a zero background of ``image_size`` (pixel value 0 before normalisation; an odd
+            margin puts the extra pixel bottom/right), as LeNet-5's 28x28 MNIST digits were framed
+            at 32x32. ``"pad"`` never shrinks: an image larger than ``image_size`` is refused
+            (classification only, and not with a policy that crops to size itself).
 
     Returns:
         The batched, prefetched dataset (or the distributed dataset); its ``cardinality()`` is the
@@ -160,7 +167,9 @@ def make_pipeline(
 
     Raises:
         ValueError: for a bad batch size, shuffle buffer or image size, images that vary in size
-            without ``image_size``, or a policy whose output size differs from ``image_size``.
+            without ``image_size``, a policy whose output size differs from ``image_size``, or
+            ``resize_mode="pad"`` with images larger than ``image_size`` (when their size is known
+            here; otherwise the pipeline stops at the first such image, naming its size).
 
     Example:
         >>> ds, info = load_dataset("shapes", "train")
@@ -185,12 +194,17 @@ def make_pipeline(
             f"Received: image_size={image_size!r}"
         )
     resize_first = size is not None and policy_size is None
+    pad = check_choice("resize_mode", resize_mode, RESIZE_MODES, where="make_pipeline") == "pad"
+    if pad and size is not None:
+        _check_padding(info, size, policy_size, training=training)
 
     segmentation = info.task == "segmentation"
 
     def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = match_channels(image, channels)
-        if resize_first and tuple(image.shape[-3:-1]) != size:
+        if resize_first and pad and tuple(image.shape[-3:-1]) != size:
+            image = pad_to_size(image, size)
+        elif resize_first and tuple(image.shape[-3:-1]) != size:
             image = tf.image.resize(to_float(image), size)
             image = tf.image.convert_image_dtype(image, tf.uint8, saturate=True)
             if segmentation and label.shape.rank in (2, 3):  # masks follow their images
@@ -264,6 +278,51 @@ def make_pipeline(
     if distribute:
         return strategy.experimental_distribute_dataset(ds)
     return ds
+
+
+def pad_to_size(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Centre ``image`` on a zero background of ``size`` (the extra pixel of an odd margin goes
+    bottom/right); an image larger than ``size`` stops the pipeline with an error naming both."""
+    shape = tf.shape(image)
+    h, w = shape[-3], shape[-2]
+    fits = tf.debugging.assert_less_equal(
+        tf.stack([h, w]), tf.constant(size, tf.int32),
+        message=f"resize_mode='pad' pads images to {size[0]}x{size[1]} and never shrinks them, but "
+                f"this image is larger (height, width follow); use resize_mode='resize' or a larger "
+                f"model input",
+    )
+    with tf.control_dependencies([fits]):
+        padded = tf.image.pad_to_bounding_box(image, (size[0] - h) // 2, (size[1] - w) // 2, size[0], size[1])
+    return tf.ensure_shape(padded, [size[0], size[1], image.shape[-1]])
+
+
+def _check_padding(info: DatasetInfo, size: tuple[int, int], policy_size: object, *, training: bool) -> None:
+    """Refuse ``resize_mode="pad"`` where it cannot work, before any image is read."""
+    if info.task != "classification":
+        raise ValueError(
+            "resize_mode='pad' is for classification: a padded mask would label its border as class 0. "
+            "Use resize_mode='resize' for segmentation. Received: resize_mode='pad'"
+        )
+    if training and policy_size is not None:
+        raise ValueError(
+            "resize_mode='pad' with an augmentation policy that crops to size itself (alexnet, vgg, "
+            "resnet, inception): the policy would see the stored images and evaluation the padded "
+            "ones. Use a policy that keeps the size (none, lenet, cifar). Received: resize_mode='pad'"
+        )
+    known = []
+    if None not in info.image_shape[:2]:
+        known.append((*info.image_shape[:2], f"the images of {info.name!r} are"))
+    for key in ("tallest", "widest"):  # folders: [height, width, file]
+        extreme = (info.extra or {}).get(key)
+        if extreme:
+            known.append((extreme[0], extreme[1], f"the {key} image of {info.name!r}, {extreme[2]}, is"))
+    for h, w, what in known:
+        if h > size[0] or w > size[1]:
+            raise ValueError(
+                f"resize_mode='pad' pads images to {size[0]}x{size[1]} and never shrinks them, but {what} "
+                f"{h}x{w}: use resize_mode='resize', or a model input of at least "
+                f"{max(h, size[0])}x{max(w, size[1])}. Received: resize_mode='pad'"
+            )
 
 
 def _group(batch_size: int, stored: tf.TensorShape) -> int:

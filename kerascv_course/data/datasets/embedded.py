@@ -17,11 +17,23 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kerascv_course.data.datasets.base import DatasetInfo, split_indices
-from kerascv_course.data.datasets.procedural import (
+from kerascv_course.data.constants import (
+    CRACKS_CLASSES,
+    CRACKS_DEFAULT_EXAMPLES,
     CRACKS_DEFAULT_SIZE,
-    SHAPE_CHUNK,
+    DIGITS_FRACTIONS,
     SHAPE_NAMES,
+    SHAPES_DEFAULT_EXAMPLES,
+    SHAPES_DEFAULT_SIZE,
+)
+from kerascv_course.data.datasets.base import (
+    DatasetInfo,
+    per_class_indices,
+    per_class_info,
+    split_indices,
+)
+from kerascv_course.data.datasets.procedural import (
+    SHAPE_CHUNK,
     SPLIT_STREAMS,
     generate_cracks,
     make_shapes,
@@ -30,12 +42,6 @@ from kerascv_course.data.transforms.checks import square_side
 
 # The digits split is fixed (seed 0) so that every run, recipe and test sees the same test set.
 _DIGITS_SPLIT_SEED = 0
-_DIGITS_FRACTIONS = (0.7, 0.1, 0.2)
-
-SHAPES_DEFAULT_EXAMPLES = {"train": 5000, "validation": 1000, "test": 1000}
-
-CRACKS_DEFAULT_EXAMPLES = {"train": 1000, "validation": 200, "test": 200}
-CRACKS_CLASSES = ["background", "crack"]
 # Validation and test are fixed (the same images whatever ``seed``), so scores compare across runs;
 # the training images follow ``seed``.
 _CRACKS_FIXED_SEED = 20150518
@@ -45,14 +51,15 @@ CRACKS_STD = (0.116, 0.116, 0.116)
 
 
 def load_digits(
-    split: str, *, data_dir: str | None = None, image_size: Any = None, seed: int = 0
+    split: str, *, data_dir: str | None = None, image_size: Any = None, seed: int = 0, per_class: int | None = None
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """scikit-learn's 1,797 handwritten digits (UCI, 8x8, 16 grey levels), made LeNet-sized.
 
     Each 8x8 image is scaled to 0..255, resized bilinearly to 28x28 and padded by 2 pixels to
-    32x32x1 (MNIST's framing). The train/validation/test split (70/10/20 %) is fixed, whatever
-    ``seed`` is, so test figures are comparable between runs. Works offline: the data ship with
-    scikit-learn.
+    32x32x1 (MNIST's framing). The train/validation/test split (70/10/20 %: 1,258/180/359) is
+    fixed, whatever ``seed`` is, so test figures are comparable between runs. With
+    ``per_class=N`` the training split keeps at most N images of each digit, chosen by ``seed``
+    (validation and test are never reduced). Works offline: the data ship with scikit-learn.
     """
     from sklearn.datasets import load_digits as sk_load_digits
 
@@ -62,8 +69,10 @@ def load_digits(
     big = tf.pad(big, [[0, 0], [2, 2], [2, 2], [0, 0]])
     big = tf.cast(tf.clip_by_value(tf.round(big), 0, 255), tf.uint8).numpy()
     labels = bunch.target.astype(np.int64)
-    parts = split_indices(len(labels), _DIGITS_FRACTIONS, _DIGITS_SPLIT_SEED)
+    parts = split_indices(len(labels), DIGITS_FRACTIONS, _DIGITS_SPLIT_SEED)
     idx = parts[split]
+    if per_class and split == "train":
+        idx = idx[per_class_indices(labels[idx], per_class, seed)]
     train = big[parts["train"]].astype(np.float32) / 255.0
     mean, std = float(train.mean()), float(train.std())
     info = DatasetInfo(
@@ -78,6 +87,8 @@ def load_digits(
         description="scikit-learn's handwritten digits (UCI ML repository), 8x8 shown at 32x32",
         extra=dict(storage="memory"),
     )
+    if per_class and split == "train":
+        per_class_info(info, labels[idx], per_class)
     ds = tf.data.Dataset.from_tensor_slices((big[idx], labels[idx]))
     return ds, info
 
@@ -90,6 +101,7 @@ def load_shapes(
     seed: int = 0,
     num_classes: int = 10,
     num_examples: int | dict[str, int] | None = None,
+    per_class: int | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """Coloured geometric shapes, one class per outline, generated on the fly.
 
@@ -101,13 +113,15 @@ def load_shapes(
         num_classes: number of shape classes, 2..10 (the first ``num_classes`` of
             :data:`~kerascv_course.data.datasets.procedural.SHAPE_NAMES`).
         num_examples: examples in this split, or a dict per split (default 5000/1000/1000).
+        per_class: the training split keeps at most this many of the generated images of each
+            class (chosen by ``seed``); validation and test are not reduced.
 
     Returns:
         ``(dataset of (uint8 (S, S, 3), int64 label), DatasetInfo)``; mean and std are measured
         on the first 512 training images.
     """
     del data_dir
-    size = square_side(image_size, 32, where="shapes")
+    size = square_side(image_size, SHAPES_DEFAULT_SIZE, where="shapes")
     counts = dict(SHAPES_DEFAULT_EXAMPLES)
     if isinstance(num_examples, dict):
         unknown = sorted(set(num_examples) - set(counts))
@@ -117,6 +131,9 @@ def load_shapes(
     elif num_examples is not None:
         counts[split] = num_examples
     images, labels = make_shapes(counts[split], image_size=size, num_classes=num_classes, seed=seed, split=split)
+    if per_class and split == "train":
+        keep = per_class_indices(labels, per_class, seed)
+        images, labels = images[keep], labels[keep]
     sample, _ = make_shapes(min(SHAPE_CHUNK, counts["train"]), image_size=size, num_classes=num_classes, seed=seed)
     mean = [sample[..., c].mean(dtype=np.float64) / 255.0 for c in range(3)]
     std = [sample[..., c].std(dtype=np.float64) / 255.0 for c in range(3)]
@@ -135,6 +152,8 @@ def load_shapes(
             load_args=dict(image_size=size, seed=seed, num_classes=num_classes, num_examples=num_examples),
         ),
     )
+    if per_class and split == "train":
+        per_class_info(info, labels, per_class)
     return tf.data.Dataset.from_tensor_slices((images, labels)), info
 
 

@@ -23,13 +23,11 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from kerascv_course.data.constants import CRACKS_DEFAULT_SIZE, SHAPE_NAMES
 from kerascv_course.utils.checks import check_choice, check_number
 
-SHAPE_NAMES = ("circle", "square", "triangle", "star", "cross", "ring", "crescent", "semicircle", "heart", "ell")
-# Each split draws from its own random stream.
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 SHAPE_CHUNK = 512
-CRACKS_DEFAULT_SIZE = 64
 
 # ============================================================================= shapes
 

@@ -6,7 +6,9 @@ fixed slice of its training split is held out with tfds split slicing (``"train[
 stores examples in a fixed pseudo-random order, so the slice is a random sample, and it is the same
 for every run so validation numbers compare). Pass ``validation_fold=k`` to hold out the k-th slice
 instead (cross-validation). Where the official validation split is the one papers report on
-(Imagenette, ImageNet), it is our ``"test"``.
+(Imagenette, ImageNet), it is our ``"test"``. ``extra=True`` (SVHN) trains on ``train`` + ``extra``
+(the course's 600,000 images, less the held-out slice of ``train``); ``label="coarse"`` (CIFAR-100)
+reads the 20 superclasses; ``per_class=N`` keeps at most N training images per class.
 
 Nothing is downloaded here: a dataset must already be prepared in ``data_dir`` (default
 ``~/tensorflow_datasets`` or ``$TFDS_DATA_DIR``). When it is not, :func:`load_dataset` raises
@@ -22,25 +24,23 @@ import logging
 import os
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from kerascv_course.data.catalog import TFDS_DATASETS
 from kerascv_course.data.constants import IMAGENET_MEAN, IMAGENET_STD
-from kerascv_course.data.datasets.base import DatasetInfo
+from kerascv_course.data.datasets.base import DatasetInfo, per_class_indices, per_class_info
+from kerascv_course.data.facts import (
+    IMAGENETTE_NAMES,
+    PET_SEG_CLASSES,
+    PET_SEG_DEFAULT_SIZE,
+    PET_SEG_SPLITS,
+)
 from kerascv_course.data.transforms.checks import as_size
 from kerascv_course.data.transforms.joint import resize_pair
-from kerascv_course.utils.checks import check_number
+from kerascv_course.utils.checks import check_choice, check_number
 
 log = logging.getLogger(__name__)
-
-# Imagenette's WordNet ids, in tfds label order, and their ImageNet class names.
-IMAGENETTE_NAMES = {
-    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888257": "parachute",
-}
-
 
 
 def _default_data_dir() -> str:
@@ -82,6 +82,9 @@ def load_tfds(
     image_size: Any = None,
     seed: int = 0,
     validation_fold: int | None = None,
+    per_class: int | None = None,
+    extra: bool = False,
+    label: str | None = None,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """One split of a tensorflow-datasets dataset as ``(uint8 image, int64 label)`` pairs.
 
@@ -90,32 +93,51 @@ def load_tfds(
         split: ``"train"``, ``"validation"``, ``"test"`` or one of the dataset's extra splits.
         data_dir: the tfds data folder (``None``: tfds' default).
         image_size: unused (stored images keep their size; the pipeline resizes).
-        seed: unused (the split slices are fixed; see ``validation_fold``).
+        seed: seed of the ``per_class`` choice (the split slices are fixed; see ``validation_fold``).
         validation_fold: hold out the k-th ``holdout`` percent slice of train as validation
             (default: the last one).
+        per_class: the training split keeps at most this many images of each class, a seeded
+            choice made once from the labels (one pass over the split that reads no image);
+            other splits are not reduced.
+        extra: add the dataset's extra training split (SVHN: ``extra``, 531,131 images) to our
+            training split; validation and test stay as they are.
+        label: which labels (CIFAR-100: ``"fine"``, 100 classes, or ``"coarse"``, 20 superclasses).
 
     Returns:
         ``(dataset, DatasetInfo)``.
 
     Raises:
         FileNotFoundError: when the dataset is not prepared in ``data_dir`` (says how to).
-        ValueError: for a bad ``validation_fold``.
+        ValueError: for a bad ``validation_fold``, or ``extra``/``label`` where the dataset has none.
     """
-    del image_size, seed
+    del image_size
     import tensorflow_datasets as tfds
 
     spec = TFDS_DATASETS[name]
     folds = 100 // spec.holdout
     check_number("validation_fold", validation_fold, low=0, high=folds - 1, integer=True, optional=True, where=name)
+    if extra and not spec.extra_train:
+        raise ValueError(f"{name}: `extra` adds a dataset's extra training split and {name} has none "
+                         f"(svhn_cropped has). Received: extra={extra!r}")
+    if label is not None and not spec.labels:
+        raise ValueError(f"{name}: `label` chooses between kinds of labels and {name} has one "
+                         f"(cifar100 has 'fine' and 'coarse'). Received: label={label!r}")
+    labels = spec.labels or {"label": "label"}
+    label_key = labels[check_choice("label", label or next(iter(labels)), tuple(labels), where=name)]
     expr = spec.tfds_split(split, validation_fold)
+    if extra and split == "train":
+        expr = f"{expr}+{spec.extra_train}"
     builder = tfds.builder(spec.tfds_name, data_dir=data_dir)
+    subset = split == "train" and bool(per_class)
     try:
-        raw = builder.as_dataset(split=expr, shuffle_files=False)
+        raw = builder.as_dataset(
+            split=expr, shuffle_files=False,
+            decoders={"image": tfds.decode.SkipDecoding()} if subset else None,
+        )
     except AssertionError:  # tfds' "could not find data" — the dataset is not prepared here
         raise FileNotFoundError(how_to_prepare(name, builder, data_dir)) from None
     features = builder.info.features
-    label = features["label"]
-    names = list(label.names)
+    names = list(features[label_key].names)
     if name.startswith("imagenette"):
         names = [IMAGENETTE_NAMES.get(n, n) for n in names]
     image_shape = tuple(features["image"].shape)
@@ -126,14 +148,14 @@ def load_tfds(
     info = DatasetInfo(
         name=name,
         task="classification",
-        num_classes=int(label.num_classes),
+        num_classes=int(features[label_key].num_classes),
         class_names=names,
         image_shape=image_shape,
         num_examples=num_examples,
         mean=spec.mean,
         std=spec.std,
         splits=spec.splits,
-        description=f"{spec.summary} (tensorflow-datasets {spec.tfds_name}, split {expr!r})",
+        description=f"{spec.summary} (tensorflow-datasets {spec.tfds_name}, split {expr!r}, {label_key})",
         extra=dict(
             storage="records",
             tfds_name=spec.tfds_name,
@@ -143,17 +165,34 @@ def load_tfds(
             **({"pca": spec.pca} if spec.pca else {}),
         ),
     )
+    if subset:
+        return _per_class(raw, info, features["image"], label_key, per_class, seed)
     ds = raw.map(
-        lambda ex: (ex["image"], tf.cast(ex["label"], tf.int64)), num_parallel_calls=tf.data.AUTOTUNE
+        lambda ex: (ex["image"], tf.cast(ex[label_key], tf.int64)), num_parallel_calls=tf.data.AUTOTUNE
     )
     return ds, info
 
 
+def _per_class(
+    raw: tf.data.Dataset, info: DatasetInfo, image_feature: Any, label_key: str, per_class: int, seed: int
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """The examples of ``raw`` (images still encoded) kept by ``per_class``, decoded."""
+    batches = raw.map(lambda ex: ex[label_key], num_parallel_calls=tf.data.AUTOTUNE).batch(8192)
+    labels = np.concatenate([np.zeros(0, np.int64), *batches.as_numpy_iterator()])
+    keep = per_class_indices(labels, per_class, seed)
+    chosen = np.zeros(len(labels), bool)
+    chosen[keep] = True
+    table = tf.constant(chosen)
+    ds = raw.enumerate().filter(lambda i, ex: table[i]).map(
+        lambda i, ex: (image_feature.decode_example(ex["image"]), tf.cast(ex[label_key], tf.int64)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    ds = ds.apply(tf.data.experimental.assert_cardinality(len(keep)))
+    return ds, per_class_info(info, labels[keep], per_class)
+
+
 # ============================================================================= Oxford-IIIT Pet trimaps
 
-PET_CLASSES = ["pet", "background", "border"]
-PET_DEFAULT_SIZE = 128
-_PET_SPLITS = {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
 
 
 def trimap_to_classes(trimap: tf.Tensor) -> tf.Tensor:
@@ -193,10 +232,10 @@ def load_oxford_pet_seg(
     """
     import tensorflow_datasets as tfds
 
-    size = as_size(PET_DEFAULT_SIZE if image_size is None else image_size, "image_size", where="oxford_iiit_pet_seg")
+    size = as_size(PET_SEG_DEFAULT_SIZE if image_size is None else image_size, "image_size", where="oxford_iiit_pet_seg")
     try:
         ds, tfds_info = tfds.load(
-            "oxford_iiit_pet", split=_PET_SPLITS[split], data_dir=data_dir, with_info=True,
+            "oxford_iiit_pet", split=PET_SEG_SPLITS[split], data_dir=data_dir, with_info=True,
             download=download,
         )
     except (AssertionError, FileNotFoundError, tfds.core.registered.DatasetNotFoundError) as err:
@@ -214,14 +253,14 @@ def load_oxford_pet_seg(
     ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
     num = None
     try:
-        num = int(tfds_info.splits[_PET_SPLITS[split]].num_examples)
+        num = int(tfds_info.splits[PET_SEG_SPLITS[split]].num_examples)
     except (KeyError, ValueError, TypeError, AttributeError):
         num = None
     info = DatasetInfo(
         name="oxford_iiit_pet_seg",
         task="segmentation",
         num_classes=3,
-        class_names=list(PET_CLASSES),
+        class_names=list(PET_SEG_CLASSES),
         image_shape=(size[0], size[1], 3),
         num_examples=num,
         mean=IMAGENET_MEAN,

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields
 
 import tensorflow as tf
 
-from kerascv_course.data.catalog import JOINT_OPTIONS, check_values
+from kerascv_course.data.catalog import JOINT_OPTIONS
+from kerascv_course.data.options import check_values
 from kerascv_course.data.transforms.affine import affine_transform, centred_transforms
 from kerascv_course.data.transforms.sampling import coin, split_seed, uniform
 
