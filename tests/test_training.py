@@ -366,3 +366,24 @@ def test_train_epoch_releases_its_iterator_in_the_background(monkeypatch):
             thread.join(timeout=30)
     assert made[0]() is None
     assert released_on == ["release-iterator"]
+
+
+def test_resize_modes_of_the_schema_are_the_pipelines():
+    from kerascv_course.data.constants import RESIZE_MODES
+    from kerascv_course.training.recipe import RESIZE_MODES as SCHEMA_MODES
+
+    assert SCHEMA_MODES == RESIZE_MODES
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        (dict(dataset_kwargs={"per_clas": 5}), "per_clas"),
+        (dict(resize_mode="crop"), "resize_mode"),
+        (dict(resize_mode="pad", augment="alexnet"), "crops images to the model's size itself"),
+        (dict(model="unet", dataset="cracks", resize_mode="pad"), "applies to classification"),
+    ],
+)
+def test_dataset_options_and_resize_mode_are_checked_without_tensorflow(changes, match):
+    with pytest.raises(ValueError, match=match):
+        check_recipe(Recipe(**{**FAST, **changes}))

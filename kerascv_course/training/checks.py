@@ -65,7 +65,12 @@ def check_recipe(recipe: Recipe) -> None:
         ValueError: naming the field, what is allowed, and the value received.
         FileNotFoundError: for a pseudo-label teacher that does not exist.
     """
-    from kerascv_course.data.catalog import check_policy, dataset_task
+    from kerascv_course.data.catalog import (
+        check_dataset_options,
+        check_policy,
+        dataset_task,
+        policy_entry,
+    )
     from kerascv_course.models.catalog import model_info
 
     if not isinstance(recipe, Recipe):
@@ -106,6 +111,19 @@ def check_recipe(recipe: Recipe) -> None:
     schedule_options(recipe.schedule, recipe.schedule_kwargs)
     parse_strategy(recipe.strategy)
     check_policy(recipe.augment, task, recipe.augment_kwargs)
+    check_dataset_options(recipe.dataset, recipe.dataset_kwargs)
+    if recipe.resize_mode == "pad":
+        if task == "segmentation":
+            raise ValueError(
+                "`resize_mode='pad'` applies to classification: masks would need the same padding "
+                "as a class of their own. Received: resize_mode='pad'"
+            )
+        if recipe.augment != "none" and policy_entry(recipe.augment, task).sized:
+            raise ValueError(
+                f"The {recipe.augment!r} policy crops images to the model's size itself, so there "
+                f"is nothing to pad; use resize_mode='resize' or another policy. "
+                f"Received: resize_mode='pad', augment={recipe.augment!r}"
+            )
     if recipe.pseudo_label:
         if task != "classification":
             raise ValueError(

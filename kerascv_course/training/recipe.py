@@ -49,6 +49,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 WEIGHT_DECAY_MODES = ("auto", "l2", "decoupled")
 MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
 LR_SCALINGS = ("linear", "sqrt", "none")
+RESIZE_MODES = ("resize", "pad")  # kerascv_course.data.constants.RESIZE_MODES (a test keeps them equal)
 #: Nested dict fields of a hyper-parameter file that are merged into the recipe's own.
 MERGED_HPARAMS = ("model_kwargs", "augment_kwargs")
 
@@ -200,7 +201,10 @@ class Recipe:
         factory=dict, group="data", check=_mapping, metavar="JSON",
         help='dataset options as a JSON object, e.g. \'{"num_examples": 512}\'')
     image_size: int | None = setting(None, group="data", check=_optional_positive_int, tunable=True,
-                                     hparam=True, help="resize images to this side (default: the dataset's)")
+                                     hparam=True, help="bring images to this side (default: the dataset's)")
+    resize_mode: str = setting("resize", group="data", check=_choice(RESIZE_MODES), hparam=True,
+                               help="how images reach the model's size: resize, or pad (centred, "
+                                    "zeros; MNIST 28→32 as LeNet-5's paper did)")
     epochs: int = setting(10, group="optimisation", check=_positive_int, tunable=True, hparam=True,
                           identity="extend", help="number of epochs (a resumed run may extend it)")
     batch_size: int = setting(64, group="optimisation", check=_positive_int, tunable=True, hparam=True,

@@ -110,6 +110,7 @@ class RunData:
             self.train_raw, self.info, training=True, batch_size=self.recipe.batch_size,
             image_size=self.size, channels=self.channels, augment=self.augment,
             seed=epoch_seed(self.recipe.seed, epoch), cache=False, strategy=self.strategy,
+            resize_mode=self.recipe.resize_mode,
         )
         return self.encode(ds)
 
@@ -118,6 +119,7 @@ class RunData:
         ds = make_pipeline(
             self.splits[split], self.info, training=False, batch_size=self.recipe.batch_size,
             image_size=self.size, channels=self.channels, seed=self.recipe.seed, strategy=self.strategy,
+            resize_mode=self.recipe.resize_mode,
         )
         ds = self.encode(ds)
         return ds.take(self.recipe.eval_steps) if self.recipe.eval_steps else ds
