@@ -114,7 +114,7 @@ def test_the_one_option_reader():
         catalog.check_policy("cifar", options={"cutout": 16})
     with pytest.raises(ValueError, match=r"'none'; it takes no options\. Received: p=1"):
         catalog.check_policy("none", options={"p": 1})
-    with pytest.raises(ValueError, match=r"Did you mean: cifar\?.*Received: name='cifr'"):
+    with pytest.raises(ValueError, match=r"Did you mean: cifar\?.*Received: augment='cifr'"):
         catalog.check_policy("cifr")
     with pytest.raises(ValueError, match=r"Known segmentation augmentation policies: none, segmentation"):
         catalog.check_policy("cifar", "segmentation")
@@ -152,7 +152,7 @@ def test_dataset_names_tasks_and_splits():
     assert catalog.resolve_dataset("segfolder:C:/masks")[1] == "C:/masks"
     assert set(catalog.list_datasets("segmentation")) == {"cracks", "oxford_iiit_pet_seg", "segfolder:PATH"}
     assert {"digits", "shapes", "folder:PATH", "cifar10"} <= set(catalog.list_datasets("classification"))
-    with pytest.raises(ValueError, match=r"Unknown dataset 'cifar11'\. Did you mean: cifar10.*folder:PATH.*Received: name='cifar11'"):
+    with pytest.raises(ValueError, match=r"Unknown dataset 'cifar11'\. Did you mean: cifar10.*folder:PATH.*Received: dataset='cifar11'"):
         catalog.dataset_task("cifar11")
     with pytest.raises(ValueError, match="needs a path after 'folder:'"):
         catalog.dataset_task("folder:")

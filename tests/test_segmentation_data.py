@@ -270,7 +270,7 @@ def test_policy_names_and_options():
     assert get_policy("none", task="segmentation") is None
     assert {"none", "segmentation"} <= set(list_policies("segmentation"))
     assert isinstance(get_policy("segmentation", task="segmentation", vertical_flip=0.5), JointPolicy)
-    with pytest.raises(ValueError, match="Known segmentation augmentation policies: .*segmentation.*Received: name='cifar'"):
+    with pytest.raises(ValueError, match="Known segmentation augmentation policies: .*segmentation.*Received: augment='cifar'"):
         get_policy("cifar", task="segmentation")
     with pytest.raises(ValueError, match="Unknown option.*zoom"):
         get_policy("segmentation", task="segmentation", zoom=2)

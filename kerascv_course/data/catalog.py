@@ -96,8 +96,8 @@ class DatasetEntry:
         return resolve(self.loader)
 
 
-DATASETS: Registry[DatasetEntry] = Registry("dataset", argument="name")
-DATASET_PREFIXES: Registry[DatasetEntry] = Registry("dataset prefix", argument="name")
+DATASETS: Registry[DatasetEntry] = Registry("dataset", argument="dataset")
+DATASET_PREFIXES: Registry[DatasetEntry] = Registry("dataset prefix", argument="dataset")
 
 
 @dataclass(frozen=True)
@@ -311,13 +311,13 @@ def resolve_dataset(name: str) -> tuple[DatasetEntry, str | None]:
             prefix without a path.
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"`name` must be a dataset name string. Received: name={name!r}")
+        raise ValueError(f"`dataset` must be a dataset name string. Received: dataset={name!r}")
     prefix, colon, argument = name.partition(":")
     if colon and prefix in DATASET_PREFIXES:
         if not argument:
             raise ValueError(
                 f"Dataset {name!r} needs a path after '{prefix}:', e.g. "
-                f"'{prefix}:/data/my_images'. Received: name={name!r}"
+                f"'{prefix}:/data/my_images'. Received: dataset={name!r}"
             )
         return DATASET_PREFIXES.get(prefix), argument
     if name not in DATASETS:
@@ -407,9 +407,9 @@ class PolicyEntry:
 
 
 POLICIES: dict[str, Registry[PolicyEntry]] = {
-    "classification": Registry("augmentation policy", plural="augmentation policies", argument="name"),
+    "classification": Registry("augmentation policy", plural="augmentation policies", argument="augment"),
     "segmentation": Registry(
-        "segmentation augmentation policy", plural="segmentation augmentation policies", argument="name"
+        "segmentation augmentation policy", plural="segmentation augmentation policies", argument="augment"
     ),
 }
 

@@ -50,6 +50,11 @@ def weight_decay_mode(recipe: Recipe) -> str:
     return recipe.weight_decay_mode
 
 
+def task_score(task: str) -> str:
+    """The validation score of a task: ``val_accuracy``, or ``val_mean_iou`` for segmentation."""
+    return "val_mean_iou" if task == "segmentation" else "val_accuracy"
+
+
 def recipe_task(recipe: Recipe) -> str:
     """The task of the recipe's model (``"classification"`` or ``"segmentation"``)."""
     from kerascv_course.models.catalog import model_info

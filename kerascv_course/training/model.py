@@ -15,6 +15,7 @@ from typing import Any
 import keras
 
 from kerascv_course.models import get_spec
+from kerascv_course.training.checks import task_score
 from kerascv_course.training.recipe import Recipe
 
 
@@ -81,11 +82,6 @@ def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -
             f"{where} outputs {classes} mask channel(s) but {info.name!r} has {info.num_classes} "
             f"classes. Received: classes={classes}"
         )
-
-
-def task_score(task: str) -> str:
-    """The validation score of a task: ``val_accuracy``, or ``val_mean_iou`` for segmentation."""
-    return "val_mean_iou" if task == "segmentation" else "val_accuracy"
 
 
 def monitor(recipe: Recipe, task: str) -> str:

@@ -26,14 +26,12 @@ from kerascv_course.tuning.spaces import SearchSpace, resolve_space
 
 log = logging.getLogger(__name__)
 
-#: Per-trial numbers recorded beside the Keras metrics (the trials table's last columns).
-TRIAL_STATS = ("epochs", "best_epoch", "seconds", "params")
 
 
 def default_objective(task: str) -> str:
     """``"val_accuracy"`` for classification, ``"val_mean_iou"`` for segmentation (the trainer's
     :func:`~kerascv_course.training.model.task_score`)."""
-    from kerascv_course.training.model import task_score
+    from kerascv_course.training.checks import task_score
 
     return task_score(task)
 

@@ -45,16 +45,15 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kerascv_course.training.checks import task_score
 from kerascv_course.training.recipe import apply_hparams
-from kerascv_course.tuning.hypermodel import (
-    TRIAL_STATS,
-    CourseHyperModel,
-    default_objective,
-)
 from kerascv_course.tuning.spaces import SearchSpace, encode_choice, resolve_space
 from kerascv_course.utils.files import atomic_path, write_json
+
+if TYPE_CHECKING:
+    from kerascv_course.tuning.hypermodel import CourseHyperModel
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,8 @@ OWNED = (PROJECT, RECORD, "trials.csv", "best_hparams.json", "best_trial.json", 
          "hparams.png", "best")
 # What must match for a search folder to be resumed.
 IDENTITY = ("model", "dataset", "tuner", "objective", "space")
+#: Per-trial numbers recorded beside the Keras metrics (the trials table's last columns).
+TRIAL_STATS = ("epochs", "best_epoch", "seconds", "params")
 
 
 @dataclass
@@ -460,9 +461,6 @@ def tune(
     """
     from kerascv_course.data.catalog import dataset_task
     from kerascv_course.training.checks import check_recipe
-    from kerascv_course.training.model import run_settings
-    from kerascv_course.training.run_data import load_splits
-    from kerascv_course.training.strategy import check_global_batch, get_strategy
 
     check_tuner(tuner)
     check_recipe(recipe)
@@ -478,7 +476,7 @@ def tune(
         )
     space = space if isinstance(space, SearchSpace) else resolve_space(recipe, space)
     check_space_values(space, recipe)
-    objective = objective or default_objective(dataset_task(recipe.dataset))
+    objective = objective or task_score(dataset_task(recipe.dataset))
     role = search_role()
     out = os.fspath(recipe.output) if recipe.output is not None else default_output(recipe)
     record = {
@@ -486,6 +484,11 @@ def tune(
         "space": space.to_config(), "recipe": recipe.to_dict(),
     }
     check_search_dir(out, record, overwrite=recipe.overwrite and role != "worker")
+    # Everything above is checked without TensorFlow; the search starts here.
+    from kerascv_course.training.model import run_settings
+    from kerascv_course.training.run_data import load_splits
+    from kerascv_course.training.strategy import check_global_batch, get_strategy
+
     strategy = get_strategy(recipe.strategy)  # before any TF op: cpu:N splits the devices
     batch_sizes = {recipe.batch_size}
     if "batch_size" in space.names and space["batch_size"].kind == "choice":
@@ -499,6 +502,8 @@ def tune(
     resumed = prepare_search_dir(out, record, overwrite=recipe.overwrite, role=role)
     if resumed:
         log.info("Resuming the search in %s", out)
+    from kerascv_course.tuning.hypermodel import CourseHyperModel
+
     hypermodel = CourseHyperModel(recipe, info, splits, space=space, objective=objective,
                                   patience=patience, strategy=strategy)
     with run_settings(recipe):  # mixed precision and op determinism, as the trainer sets them
