@@ -86,6 +86,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from kerascv_course.training.run_folder import resolve_model_source
+
+    resolve_model_source(args.source)  # a missing or unfinished source is answered before TensorFlow loads
     try:
         from kerascv_course.export.pipeline import export_source
         from kerascv_course.export.report import format_report

@@ -106,9 +106,7 @@ def default_evaluation_path(model: str, tta: str, ensemble: bool) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from kerascv_course.evaluation.classification import check_tta, evaluate_classifier
-    from kerascv_course.utils.files import write_json
-    from kerascv_course.viz.confusion import plot_confusion_matrix
+    from kerascv_course.evaluation.classification import check_tta
 
     check_tta(args.tta)
     for name in ("batch_size", "max_examples", "image_size", "resize"):
@@ -121,8 +119,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"No model or run folder at {path!r}. Received: model={path!r}")
     output = args.output or default_evaluation_path(args.model, args.tta, bool(args.ensemble))
     folder = os.path.dirname(os.path.abspath(output))
+    from kerascv_course.training.run_folder import resolve_model_source
+
+    for path in paths:  # unfinished run folders and non-.keras files are answered here, without TF
+        resolve_model_source(path, argument="model")
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"The folder of --output does not exist. Received: output={output!r}")
+    from kerascv_course.evaluation.classification import evaluate_classifier
+    from kerascv_course.utils.files import write_json
+    from kerascv_course.viz.confusion import plot_confusion_matrix
+
     report = evaluate_classifier(
         paths, dataset=args.dataset, split=args.split, tta=args.tta, data_dir=args.data_dir,
         image_size=args.image_size, batch_size=args.batch_size, resize=args.resize,
