@@ -125,7 +125,7 @@ def add_progress_argument(parser: argparse.ArgumentParser, default: str = "auto"
 def recipe_from_args(base: Recipe, args: argparse.Namespace, *,
                      smoke: Mapping[str, Any] | None = None) -> Recipe:
     """``base`` updated by ``smoke`` (when given), then ``--hparams``, then the explicit flags."""
-    recipe = base if smoke is None else _smoked(base, smoke)
+    recipe = base if smoke is None else smoke_recipe(base, smoke)
     if getattr(args, "hparams", None):
         recipe = apply_hparams(recipe, load_hparams(args.hparams))
     known = settings()
@@ -148,13 +148,9 @@ def smoke_recipe(recipe: Recipe, overrides: Mapping[str, Any] | None = None) -> 
     The model, optimizer, schedule, augmentation policy and every other setting stay; the data
     become the embedded ``digits`` (``cracks`` for segmentation) at the model's smallest input
     size (at least 32), with 2 training steps of 8 images, one evaluation batch and one epoch.
-    A cosine warm-up longer than the run is shortened to half of it. ``overrides`` (a recipe's own
-    ``SMOKE`` data) are applied last.
+    ``overrides`` (a recipe's own ``SMOKE`` data) are applied last. (:func:`recipe_from_args`
+    then shortens a cosine warm-up longer than the run to half of it.)
     """
-    return _fit_warmup(_smoked(recipe, overrides))
-
-
-def _smoked(recipe: Recipe, overrides: Mapping[str, Any] | None) -> Recipe:
     from kerascv_course.models.catalog import model_info
 
     info = model_info(recipe.model)

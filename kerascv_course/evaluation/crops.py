@@ -18,8 +18,6 @@ import tensorflow as tf
 
 from kerascv_course.data.transforms.checks import as_size, check_fits
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right", "center")
-
 
 def _prepare(image: tf.Tensor) -> tuple[tf.Tensor, bool]:
     image = tf.convert_to_tensor(image)
@@ -63,7 +61,7 @@ def center_crop(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
 
 
 def five_crop(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
-    """The four corner crops and the centre crop, in :data:`CORNERS` order: ``(5, h, w, C)``."""
+    """The four corner crops and the centre crop, in the order top-left, top-right, bottom-left, bottom-right, centre: ``(5, h, w, C)``."""
     batch, single = _prepare(image)
     h, w = as_size(size)
     height, width = _static_hw(batch, (h, w))

@@ -1,11 +1,11 @@
 """Ensembles: average the softmax outputs of several models (Krizhevsky et al. 2012, Sec. 6).
 
 AlexNet's best result averaged the predictions of five (then seven) networks; VGG, GoogLeNet and
-ResNet reported ensembles the same way. :func:`average_probabilities` is that average;
-:func:`ensemble_predict` runs several models on the same images and averages them.
+ResNet reported ensembles the same way. :func:`average_probabilities` is that average
+(``kerascv-course evaluate RUN --ensemble RUN …`` uses it).
 
 Example:
-    >>> probs = ensemble_predict([model_a, model_b], images)   # (N, classes)
+    >>> probs = average_probabilities([model_a.predict(x), model_b.predict(x)])   # (N, classes)
 """
 
 from __future__ import annotations
@@ -49,19 +49,3 @@ def average_probabilities(
             f"Received: weights={list(weights)}"
         )
     return np.tensordot(w / w.sum(), np.stack(arrays), axes=1)
-
-
-def ensemble_predict(models: Sequence[Any], images: Any, *, batch_size: int = 64) -> np.ndarray:
-    """The average of ``model.predict(images)`` over ``models`` (all fed the same images).
-
-    Args:
-        models: Keras models with the same classes and input size.
-        images: an array ``(N, H, W, C)`` already preprocessed for the models.
-        batch_size: prediction batch size.
-
-    Returns:
-        The ``(N, classes)`` averaged probabilities.
-    """
-    if len(models) == 0:
-        raise ValueError("`models` must hold at least one model. Received: models=[]")
-    return average_probabilities([m.predict(images, batch_size=batch_size, verbose=0) for m in models])

@@ -29,7 +29,6 @@ from kerascv_course.models.common import (
 from kerascv_course.models.registry import register_model
 from kerascv_course.utils.checks import check_choice
 
-BLOCKS = ("basic", "bottleneck", "preact")
 SHORTCUTS = ("A", "B")
 
 

@@ -38,9 +38,6 @@ OPTIMIZER_FIELDS = {
 }
 #: Loss names of segmentation runs (``kerascv_course.training.losses.segmentation_loss``).
 SEGMENTATION_LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal")
-#: Builder arguments the trainer sets from the data, refused in ``model_kwargs`` only where they
-#: would contradict it (checked once the data is known).
-SIZED_BY_DATA = ("input_shape", "classes")
 
 
 def weight_decay_mode(recipe: Recipe) -> str:
@@ -53,13 +50,6 @@ def weight_decay_mode(recipe: Recipe) -> str:
 def task_score(task: str) -> str:
     """The validation score of a task: ``val_accuracy``, or ``val_mean_iou`` for segmentation."""
     return "val_mean_iou" if task == "segmentation" else "val_accuracy"
-
-
-def recipe_task(recipe: Recipe) -> str:
-    """The task of the recipe's model (``"classification"`` or ``"segmentation"``)."""
-    from kerascv_course.models.catalog import model_info
-
-    return model_info(recipe.model).task
 
 
 def check_recipe(recipe: Recipe) -> None:

@@ -45,14 +45,6 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
     return model
 
 
-def output_classes(model: keras.Model) -> int | None:
-    """The class count a model's output encodes (last axis), or ``None`` for several outputs."""
-    shape = model.output_shape
-    if isinstance(shape, list):
-        return None
-    return shape[-1]
-
-
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:
     """``ValueError`` unless ``model``'s output fits the dataset: ``(batch, classes)`` for
     classification, ``(batch, H, W, classes)`` (or one sigmoid channel for two classes) for

@@ -50,8 +50,6 @@ WEIGHT_DECAY_MODES = ("auto", "l2", "decoupled")
 MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
 LR_SCALINGS = ("linear", "sqrt", "none")
 RESIZE_MODES = ("resize", "pad")  # kerascv_course.data.constants.RESIZE_MODES (a test keeps them equal)
-#: Nested dict fields of a hyper-parameter file that are merged into the recipe's own.
-MERGED_HPARAMS = ("model_kwargs", "augment_kwargs")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "plot_history": "curves",
     "plot_confusion_matrix": "confusion",
     "image_grid": "grids",
-    "augmentation_grid": "grids",
     "plot_filters": "inspect",
     "feature_maps": "inspect",
     "plot_feature_maps": "inspect",

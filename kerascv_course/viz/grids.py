@@ -78,28 +78,3 @@ def image_grid(
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return os.fspath(path)
-
-
-def augmentation_grid(
-    originals: np.ndarray,
-    augmented: Sequence[np.ndarray],
-    path: str | os.PathLike[str],
-    *,
-    labels: Sequence[str] | None = None,
-    title: str | None = None,
-) -> str:
-    """Save a PNG with the originals on the first row and each augmented draw on the next rows.
-
-    Args:
-        originals: ``(N, H, W, C)`` images.
-        augmented: one ``(N, h, w, C)`` array per draw (the same images, augmented).
-        path: where to write the PNG.
-        labels: one caption per column (e.g. class names).
-        title: the figure's title (e.g. the policy's name).
-
-    Returns:
-        ``path`` as a string.
-    """
-    rows = [list(originals)] + [list(a) for a in augmented]
-    names = ["original"] + [f"augmented {k + 1}" for k in range(len(augmented))]
-    return image_grid(rows, path, row_labels=names, column_titles=labels, title=title)
