@@ -16,12 +16,16 @@ FAMILIES = (
     "alexnet",
     "vgg",
     "inception",
+    "bn_inception",
+    "inception_v4",
     "resnet",
     "densenet",
     "mobilenet",
     "xception",
     "squeezenet",
+    "resnext",
     "senet",
+    "fractalnet",
     "unet",
 )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import keras
 
+from kerascv_course.models.common import CommonArgs, pool_features
 from kerascv_course.models.layers import LocalResponseNormalization
 
 BN_EPSILON = 1.001e-5  # keras.applications' value for ResNet/DenseNet
@@ -29,11 +30,14 @@ def conv_bn_act(
     activation: str | None = "relu",
     bn_epsilon: float = BN_EPSILON,
     bn_momentum: float = 0.99,
+    kernel_initializer: Any = "glorot_uniform",
     name: str,
 ) -> Any:
     """Convolution, optional batch normalisation, optional activation.
 
-    Layers are named ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}``.
+    Layers are named ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}``. ``groups > 1`` is
+    a grouped convolution (Keras's ``Conv2D(groups=...)``, one op): the input and output channels
+    split into ``groups`` equal slices convolved separately (ResNeXt's aggregated transform).
     """
     x = keras.layers.Conv2D(
         filters,
@@ -42,6 +46,7 @@ def conv_bn_act(
         padding=padding,
         groups=groups,
         use_bias=use_bias or not batch_norm,
+        kernel_initializer=kernel_initializer,
         name=f"{name}_conv",
     )(x)
     if batch_norm:
@@ -77,6 +82,48 @@ def conv_act_lrn(
     return x
 
 
+def check_kernel_initializer(model: str, value: Any) -> Any:
+    """Raise unless ``value`` is something ``keras.initializers.get`` accepts; return it unchanged.
+
+    The value itself (a name, an initializer or its config) is what the layers receive, so each
+    layer draws its own weights and the model's config keeps what the user wrote.
+    """
+    try:
+        if value is None:
+            raise ValueError("None")
+        keras.initializers.get(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{model}: `kernel_initializer` must be a Keras initializer: a name such as "
+            f'"glorot_uniform" or "he_normal", an initializer object or its config. '
+            f"Received: kernel_initializer={value!r}"
+        ) from err
+    return value
+
+
+def classifier_head(
+    x: Any,
+    args: CommonArgs,
+    *,
+    dropout: float = 0.0,
+    kernel_initializer: Any = "glorot_uniform",
+) -> Any:
+    """Global average pooling, optional dropout and the classifier, its kernel drawn by
+    ``kernel_initializer`` (layers ``avg_pool``, ``top_dropout``, ``predictions``).
+
+    With ``include_top=False`` applies ``args.pooling`` instead (``avg_pool``/``max_pool``).
+    """
+    if not args.include_top:
+        return pool_features(x, args.pooling)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="top_dropout")(x)
+    return keras.layers.Dense(
+        args.classes, activation=args.classifier_activation,
+        kernel_initializer=kernel_initializer, name="predictions",
+    )(x)
+
+
 def dense_dropout(x: Any, units: int, *, dropout: float, name: str, activation: str = "relu") -> Any:
     """A fully connected layer followed by dropout (the classic classifier head's unit)."""
     x = keras.layers.Dense(units, activation=activation, name=name)(x)
@@ -85,7 +132,9 @@ def dense_dropout(x: Any, units: int, *, dropout: float, name: str, activation: 
     return x
 
 
-def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
+def squeeze_excite(
+    x: Any, *, ratio: int = 16, kernel_initializer: Any = "glorot_uniform", name: str
+) -> Any:
     """Squeeze-and-excitation (Hu et al., 2018, arXiv:1709.01507, Fig. 3).
 
     Global average pooling squeezes each channel to one number; two 1x1 convolutions (the paper's
@@ -100,6 +149,7 @@ def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
         x: a 4D feature map ``(batch, height, width, channels)``.
         ratio: the reduction ratio ``r`` (16 in the paper); the bottleneck has
             ``max(1, channels // ratio)`` units.
+        kernel_initializer: initializer of the two fully connected kernels.
         name: prefix of the layer names.
 
     Returns:
@@ -108,9 +158,13 @@ def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
     channels = x.shape[-1]
     gate = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
     gate = keras.layers.Conv2D(
-        max(1, channels // ratio), 1, activation="relu", name=f"{name}_se_reduce"
+        max(1, channels // ratio), 1, activation="relu", kernel_initializer=kernel_initializer,
+        name=f"{name}_se_reduce",
     )(gate)
-    gate = keras.layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(gate)
+    gate = keras.layers.Conv2D(
+        channels, 1, activation="sigmoid", kernel_initializer=kernel_initializer,
+        name=f"{name}_se_expand",
+    )(gate)
     return keras.layers.Multiply(name=f"{name}_se_excite")([x, gate])
 
 
