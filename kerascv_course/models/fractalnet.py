@@ -39,9 +39,9 @@ from kerascv_course.models.registry import register_model
 
 MODEL = "fractalnet"
 # The paper's CIFAR network (§4.1/4.2, and the authors' generator gustavla/fractalnet): B = 5
-# blocks of C = 3 columns (20 convolutions deep), these filters and dropout rates per block.
+# blocks of C = 3 columns (20 convolutions deep), these filters, and dropout 0/10/20/30/40 % by
+# block (``dropout=None``).
 FILTERS = (64, 128, 256, 512, 512)
-DROPOUT = (0.0, 0.1, 0.2, 0.3, 0.4)
 COLUMNS = 3
 LOCAL_DROP_PATH = 0.15
 GLOBAL_DROP_PATH = 0.5
@@ -114,17 +114,20 @@ def fractal_block(
 
 
 def _per_block(value: Any, blocks: int) -> tuple[float, ...]:
-    """A dropout rate for every block: one number for all, or one per block."""
+    """A dropout rate for every block: one number for all, one per block, or ``None`` for the
+    paper's rates (0, 0.1, 0.2, ... per block: its 0/10/20/30/40 % for five blocks)."""
+    if value is None:
+        return tuple(min(round(0.1 * b, 2), 0.9) for b in range(blocks))
     rates = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (
         (value,) * blocks
     )
-    if len(rates) != blocks:
+    if len(rates) != blocks or not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and 0 <= r < 1 for r in rates
+    ):
         raise ValueError(
-            f"{MODEL}: `dropout` must be one rate or one rate per block ({blocks}, the length of "
-            f"`filters`). Received: dropout={value!r}"
+            f"{MODEL}: `dropout` must be None, one rate in [0, 1) or one rate per block "
+            f"({blocks}, the length of `filters`). Received: dropout={value!r}"
         )
-    for rate in rates:
-        check_range(MODEL, "dropout", rate, low=0.0, high=1.0)
     return rates
 
 
@@ -138,7 +141,7 @@ def build_fractalnet(
     *,
     columns: int = COLUMNS,
     filters: Sequence[int] = FILTERS,
-    dropout: float | Sequence[float] = DROPOUT,
+    dropout: float | Sequence[float] | None = None,
     local_drop_path: float = LOCAL_DROP_PATH,
     global_drop_path: float = GLOBAL_DROP_PATH,
     seed: int | None = None,
@@ -168,7 +171,8 @@ def build_fractalnet(
         columns: ``C``, the number of columns (>= 2); the deepest path has ``2^(C-1)``
             convolutions per block.
         filters: output channels of each block's convolutions (one entry per block, ``B``).
-        dropout: dropout rate after every convolution: one per block, or one for all.
+        dropout: dropout rate after every convolution: one per block, one for all, or ``None``
+            for the paper's 0, 0.1, 0.2, ... per block.
         local_drop_path: the probability that a join drops each of its inputs in training (at
             least one survives).
         global_drop_path: the fraction of training batches that keep a single column, drawn per

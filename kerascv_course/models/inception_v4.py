@@ -116,7 +116,7 @@ IR_V1 = InceptionResNetConfig(
         ResidualStage("block8", 5, 0.20, (((192, 1, 1),),
                                            ((192, 1, 1), (192, 1, 3), (192, 3, 1)))),  # Fig. 13
     ),
-    taps={2: "stem_conv3_relu", 4: "stem_conv6_relu", 8: "block35_5_ac", 16: "block17_10_ac",
+    taps={2: "stem_conv3_relu", 4: "stem_conv5_relu", 8: "block35_5_ac", 16: "block17_10_ac",
           32: "block8_5_ac"},
 )
 # keras.applications' Inception-ResNet-v2 (TF-Slim's; 10/20/10 blocks, Figs. 3, 16-19).
@@ -238,8 +238,13 @@ class _Net:
 
 
 def _stem(net: _Net, x: Any, steps: tuple) -> Any:
-    for i, step in enumerate(steps, start=1):
-        x = net.step(x, step, f"stem_conv{i}" if step != "max" else f"stem{i}")
+    """The stem's steps, named ``stem_conv{k}`` (k-th convolution) and ``stem{k}_pool``."""
+    count = {"conv": 0, "pool": 0}
+    for step in steps:
+        kind = "pool" if step == "max" else "conv"
+        count[kind] += 1
+        name = f"stem_conv{count['conv']}" if kind == "conv" else f"stem{count['pool']}"
+        x = net.step(x, step, name)
     return x
 
 

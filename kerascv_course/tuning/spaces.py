@@ -31,8 +31,9 @@ Anything else is an error that lists the names the family knows.
 The family tables (:data:`SPACES`) are the defaults of ``kerascv-course tune``: their ranges follow
 what each paper tuned or reported (SGD with momentum for AlexNet/VGG/ResNet, RMSprop for the
 MobileNets and Xception, width and resolution multipliers for MobileNet, growth rate and
-compression for DenseNet, the SE reduction ratio for SENet…). A table entry naming a builder
-argument that a variant of the family does not take is left out for that variant.
+compression for DenseNet, the SE reduction ratio for SENet, drop-path rates for FractalNet…).
+A table entry naming a builder argument that a variant of the family does not take is left out
+for that variant.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ SPACES: dict[str, dict[str, Any]] = {
         },
     },
     "inception": {
-        "models": ("googlenet", "inception_v3"),
+        "models": ("googlenet", "bn_inception", "inception_v3", "inception_v4",
+                   "inception_resnet_v1", "inception_resnet_v2"),
         "space": {
             **_IMAGENET_2012_TRAINING,
             "augment": {"values": ["none", "cifar", "inception"]},
@@ -255,12 +257,27 @@ SPACES: dict[str, dict[str, Any]] = {
             "dropout": {"min": 0.0, "max": 0.7, "step": 0.1},
         },
     },
+    "resnext": {
+        "models": ("resnext50_32x4d", "resnext101_32x4d", "resnext101_64x4d"),
+        "space": dict(_RESIDUAL_TRAINING),
+    },
     "senet": {
-        "models": ("se_resnet50",),
+        "models": ("se_resnet18", "se_resnet34", "se_resnet50", "se_resnet101", "se_resnet152",
+                   "se_resnext50_32x4d", "se_resnext101_32x4d", "senet154"),
         "space": {
             **_RESIDUAL_TRAINING,
             # The squeeze-and-excitation reduction ratio r (16 in the paper).
             "reduction": {"values": [4, 8, 16, 32]},
+        },
+    },
+    "fractalnet": {
+        "models": ("fractalnet",),
+        "space": {
+            **_RESIDUAL_TRAINING,
+            "augment": {"values": ["none", "cifar"]},
+            # Drop-path: each join's local rate (0.15 in the paper), the share of global batches.
+            "local_drop_path": {"min": 0.0, "max": 0.3, "step": 0.05},
+            "global_drop_path": {"min": 0.0, "max": 1.0, "step": 0.25},
         },
     },
     "unet": {
