@@ -20,6 +20,7 @@ first convolution of branch 2 of the first Inception-A module.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +90,18 @@ class ResidualStage:
 
 
 @dataclass(frozen=True)
-class InceptionResNetConfig:
-    """One Inception-ResNet as data: stem steps, then stages (a reduction ``(name, branches)`` or a
-    :class:`ResidualStage`), then an optional final 1x1 convolution (``conv_7b``)."""
+class InceptionConfig:
+    """One network as data: stem steps, then stages (a module ``(name, branches)`` or a
+    :class:`ResidualStage`), then an optional final 1x1 convolution (``conv_7b``).
+
+    Attributes:
+        stem: the stem's steps.
+        stages: modules and residual stages, in order.
+        final_conv: channels of ``conv_7b`` (Inception-ResNet-v2), or ``None``.
+        linear_last_block: the last residual block adds its branches unscaled, without ReLU.
+        keras_names: keras.applications' automatic layer names instead of readable ones.
+        taps: the U-Net encoder taps ``{stride: layer}``.
+    """
 
     stem: tuple
     stages: tuple
@@ -101,7 +111,7 @@ class InceptionResNetConfig:
     taps: dict[int, str] = field(default_factory=dict)
 
 
-IR_V1 = InceptionResNetConfig(
+IR_V1 = InceptionConfig(
     stem=((32, 3, 3, 2), (32, 3, 3, 1), (64, 3, 3), "max", (80, 1, 1, 1), (192, 3, 3, 1),
           (256, 3, 3, 2)),  # Fig. 14: 35x35x256
     stages=(
@@ -120,7 +130,7 @@ IR_V1 = InceptionResNetConfig(
           32: "block8_5_ac"},
 )
 # keras.applications' Inception-ResNet-v2 (TF-Slim's; 10/20/10 blocks, Figs. 3, 16-19).
-IR_V2 = InceptionResNetConfig(
+IR_V2 = InceptionConfig(
     stem=((32, 3, 3, 2), (32, 3, 3, 1), (64, 3, 3), "max", (80, 1, 1, 1), (192, 3, 3, 1), "max"),
     stages=(
         ("mixed_5b", (((96, 1, 1),), ((48, 1, 1), (64, 5, 5)),
@@ -141,8 +151,11 @@ IR_V2 = InceptionResNetConfig(
     taps={2: "activation_2", 4: "activation_4", 8: "block35_10_ac", 16: "block17_20_ac",
           32: "conv_7b_ac"},
 )
-V4_TAPS = {2: "stem_conv3_relu", 4: "stem_mixed2", 8: "inception_a4", 16: "inception_b7",
-           32: "inception_c3"}
+V4 = InceptionConfig(
+    stem=V4_STEM, stages=V4_MODULES,
+    taps={2: "stem_conv3_relu", 4: "stem_mixed2", 8: "inception_a4", 16: "inception_b7",
+          32: "inception_c3"},
+)
 
 # Keras count_params() at 299x299 and 1000 classes (batch norm moving statistics included).
 PARAMS = {
@@ -248,18 +261,11 @@ def _stem(net: _Net, x: Any, steps: tuple) -> Any:
     return x
 
 
-def _common(model: str, kernel_initializer: Any, dropout: float, kwargs: dict) -> tuple:
-    args = check_args(model, **kwargs)
-    check_range(model, "dropout", dropout, low=0.0, high=1.0)
-    init = check_kernel_initializer(model, kernel_initializer)
-    return args, init
-
-
-@register_model("inception_v4", params=PARAMS["inception_v4"], feature_taps=V4_TAPS, **PAPER)
-@add_common_doc
-def build_inception_v4(
+def inception_from_config(
+    model: str,
+    config: InceptionConfig,
     *,
-    dropout: float = 0.2,
+    dropout: float,
     kernel_initializer: Any = "glorot_uniform",
     include_top: bool = True,
     weights: Any = None,
@@ -269,47 +275,33 @@ def build_inception_v4(
     classifier_activation: Any = "softmax",
     name: str | None = None,
 ) -> keras.Model:
-    """Inception-v4 (Szegedy et al., 2016, arXiv:1602.07261, Figs. 3-9).
-
-    The stem of Fig. 3 (299 -> 35x35x384), four Inception-A modules (Fig. 4), Reduction-A
-    (Fig. 7 with k=192, l=224, m=256, n=384), seven Inception-B (Fig. 5), Reduction-B (Fig. 8),
-    three Inception-C (Fig. 6), global average pooling, dropout and the classifier. Branch order
-    and the order of the factorised 1x7/7x1 convolutions are TF-Slim's, the authors' release.
-
-    42,711,400 parameters at 299x299 and 1000 classes in Keras's count (batch norm's moving
-    statistics included; batch norm without scale, as in TF-Slim): 42,648,232 trainable, plus
-    the 31,584 batch-norm scales of Cadene's PyTorch port make its 42,679,816.
+    """Build any network of this module from its :class:`InceptionConfig`.
 
     Args:
-        dropout: dropout rate before the classifier (the paper keeps 0.8: 0.2).
+        model: the registered name (argument checks, defaults, error messages).
+        config: the network.
+        dropout: dropout rate before the classifier.
         kernel_initializer: initializer of every convolution and dense kernel.
+        include_top, weights, input_shape, pooling, classes, classifier_activation, name: the
+            common arguments.
+
+    Returns:
+        The ``keras.Model``.
     """
-    model = "inception_v4"
-    args, init = _common(model, kernel_initializer, dropout, dict(
-        input_shape=input_shape, include_top=include_top, classes=classes, pooling=pooling,
-        classifier_activation=classifier_activation, weights=weights, name=name,
-    ))
-    net = _Net(_Names(keras_names=False), init)
-    inputs = model_input(args)
-    x = _stem(net, inputs, V4_STEM)
-    for module_name, branches in V4_MODULES:
-        x = net.module(x, branches, module_name)
-    outputs = classifier_head(x, args, dropout=dropout, kernel_initializer=init)
-    return finish_model(inputs, outputs, args, model)
-
-
-def _inception_resnet(
-    model: str, config: InceptionResNetConfig, kernel_initializer: Any, dropout: float,
-    kwargs: dict,
-) -> keras.Model:
-    args, init = _common(model, kernel_initializer, dropout, kwargs)
+    args = check_args(
+        model, input_shape=input_shape, include_top=include_top, classes=classes,
+        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
+    )
+    check_range(model, "dropout", dropout, low=0.0, high=1.0)
+    init = check_kernel_initializer(model, kernel_initializer)
     net = _Net(_Names(keras_names=config.keras_names), init)
     inputs = model_input(args)
     x = _stem(net, inputs, config.stem)
+    last = config.stages[-1]
     for stage in config.stages:
         if isinstance(stage, ResidualStage):
             for i in range(1, stage.repeats + 1):
-                linear = config.linear_last_block and i == stage.repeats and stage is config.stages[-1]
+                linear = config.linear_last_block and stage is last and i == stage.repeats
                 x = net.residual(x, stage, i, linear=linear)
         else:
             x = net.module(x, stage[1], stage[0])
@@ -323,23 +315,25 @@ def _inception_resnet(
     return finish_model(inputs, outputs, args, model)
 
 
-@register_model(
-    "inception_resnet_v1", params=PARAMS["inception_resnet_v1"], feature_taps=IR_V1.taps, **PAPER
-)
-@add_common_doc
-def build_inception_resnet_v1(
-    *,
-    dropout: float = 0.2,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """Inception-ResNet-v1 (Szegedy et al., 2016, arXiv:1602.07261, Figs. 7, 10-15).
+_ARGS_DOC = """
+    Args:
+        dropout: dropout rate before the classifier{dropout_note}.
+        kernel_initializer: initializer of every convolution and dense kernel.
+"""
+
+DESCRIPTIONS = {
+    "inception_v4": """Inception-v4 (Szegedy et al., 2016, arXiv:1602.07261, Figs. 3-9).
+
+    The stem of Fig. 3 (299 -> 35x35x384), four Inception-A modules (Fig. 4), Reduction-A
+    (Fig. 7 with k=192, l=224, m=256, n=384), seven Inception-B (Fig. 5), Reduction-B (Fig. 8),
+    three Inception-C (Fig. 6), global average pooling, dropout and the classifier. Branch order
+    and the order of the factorised 1x7/7x1 convolutions are TF-Slim's, the authors' release.
+
+    42,711,400 parameters at 299x299 and 1000 classes in Keras's count (batch norm's moving
+    statistics included; batch norm without scale, as in TF-Slim): 42,648,232 trainable, plus
+    the 31,584 batch-norm scales of Cadene's PyTorch port make its 42,679,816.
+""",
+    "inception_resnet_v1": """Inception-ResNet-v1 (Szegedy et al., 2016, arXiv:1602.07261, Figs. 7, 10-15).
 
     The stem of Fig. 14 (299 -> 35x35x256), five Inception-ResNet-A blocks (Fig. 10),
     Reduction-A (Fig. 7 with k=192, l=192, m=256, n=384), ten Inception-ResNet-B (Fig. 11),
@@ -351,49 +345,59 @@ def build_inception_resnet_v1(
 
     22,769,848 parameters at 299x299 and 1000 classes in Keras's count (batch norm's moving
     statistics included); 22,742,808 trainable.
-
-    Args:
-        dropout: dropout rate before the classifier (the paper keeps 0.8: 0.2).
-        kernel_initializer: initializer of every convolution and dense kernel.
-    """
-    return _inception_resnet("inception_resnet_v1", IR_V1, kernel_initializer, dropout, dict(
-        input_shape=input_shape, include_top=include_top, classes=classes, pooling=pooling,
-        classifier_activation=classifier_activation, weights=weights, name=name,
-    ))
-
-
-@register_model(
-    "inception_resnet_v2", params=PARAMS["inception_resnet_v2"], feature_taps=IR_V2.taps,
-    keras_app="InceptionResNetV2", **PAPER,
-)
-@add_common_doc
-def build_inception_resnet_v2(
-    *,
-    dropout: float = 0.0,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
-    """Inception-ResNet-v2 (Szegedy et al., 2016, arXiv:1602.07261), keras.applications' model.
+""",
+    "inception_resnet_v2": """Inception-ResNet-v2 (Szegedy et al., 2016, arXiv:1602.07261), keras.applications' model.
 
     keras.applications.InceptionResNetV2's layers, order and names (TF-Slim's network: the v3-like
     stem and ``mixed_5b``, 10 Inception-ResNet-A blocks scaled by 0.17, ``mixed_6a``, 20 B blocks
     scaled by 0.1, ``mixed_7a``, 9 C blocks scaled by 0.2 and a last linear one, the 1x1
     ``conv_7b`` to 1536 channels), so its weight files load unchanged and give the same outputs.
     55,873,736 parameters at 299x299 and 1000 classes (keras.applications' count).
+""",
+}
+_DROPOUT_NOTES = {
+    "inception_v4": " (the paper keeps 0.8: 0.2)",
+    "inception_resnet_v1": " (the paper keeps 0.8: 0.2)",
+    "inception_resnet_v2": (
+        ". The paper trains with 0.2\n            (keep 0.8); the default 0 is "
+        "keras.applications' graph exactly (``top_dropout``\n            holds no weights, so "
+        "weight files load either way)"
+    ),
+}
 
-    Args:
-        dropout: dropout rate before the classifier. The paper trains with 0.2 (keep 0.8); the
-            default 0 is keras.applications' graph exactly (``top_dropout`` holds no weights, so
-            weight files load either way).
-        kernel_initializer: initializer of every convolution and dense kernel.
-    """
-    return _inception_resnet("inception_resnet_v2", IR_V2, kernel_initializer, dropout, dict(
-        input_shape=input_shape, include_top=include_top, classes=classes, pooling=pooling,
-        classifier_activation=classifier_activation, weights=weights, name=name,
-    ))
+
+def _public(
+    model: str, config: InceptionConfig, *, dropout: float, keras_app: str | None = None
+) -> Callable[..., keras.Model]:
+    """Register and return the public ``build_<model>`` of one configuration."""
+
+    def builder(
+        *,
+        dropout: float = dropout,
+        kernel_initializer: Any = "glorot_uniform",
+        include_top: bool = True,
+        weights: Any = None,
+        input_shape: Any = None,
+        pooling: Any = None,
+        classes: int = 1000,
+        classifier_activation: Any = "softmax",
+        name: str | None = None,
+    ) -> keras.Model:
+        return inception_from_config(
+            model, config, dropout=dropout, kernel_initializer=kernel_initializer,
+            include_top=include_top, weights=weights, input_shape=input_shape, pooling=pooling,
+            classes=classes, classifier_activation=classifier_activation, name=name,
+        )
+
+    builder.__name__ = builder.__qualname__ = f"build_{model}"
+    builder.__doc__ = DESCRIPTIONS[model] + _ARGS_DOC.format(dropout_note=_DROPOUT_NOTES[model])
+    return register_model(
+        model, params=PARAMS[model], feature_taps=config.taps, keras_app=keras_app, **PAPER
+    )(add_common_doc(builder))
+
+
+build_inception_v4 = _public("inception_v4", V4, dropout=0.2)
+build_inception_resnet_v1 = _public("inception_resnet_v1", IR_V1, dropout=0.2)
+build_inception_resnet_v2 = _public(
+    "inception_resnet_v2", IR_V2, dropout=0.0, keras_app="InceptionResNetV2"
+)
