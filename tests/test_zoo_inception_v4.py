@@ -94,6 +94,7 @@ def test_bn_inception_matches_figure_5():
 # --- Inception-v4 -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_inception_v4_matches_cadene_count():
     """Cadene's pretrainedmodels port (PyTorch, trainable parameters) lists 42,679,816; its batch
     norm has a scale that TF-Slim's (and ours) does not."""
@@ -135,6 +136,7 @@ def _ir_v1_params(classes):
             + 1792 * classes + classes)
 
 
+@pytest.mark.slow
 def test_inception_resnet_v1_matches_the_paper_figures():
     """No published count of v1 exists that we trust; this re-counts the paper's figures."""
     model = build_inception_resnet_v1()
@@ -152,6 +154,7 @@ def test_inception_resnet_v1_matches_the_paper_figures():
 # --- Inception-ResNet-v2 ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_inception_resnet_v2_is_keras_applications_model():
     reference = keras.applications.InceptionResNetV2(weights=None)
     ours = build_inception_resnet_v2()
@@ -177,6 +180,7 @@ def _perturbed(reference: keras.Model) -> None:
                            else w for w in reference.get_weights()])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("include_top", [True, False])
 def test_inception_resnet_v2_loads_keras_applications_weight_files(include_top, tmp_path):
     """keras.applications' model saved as a Keras 3 ``.weights.h5`` and in the legacy ``.h5``
@@ -198,6 +202,7 @@ def test_inception_resnet_v2_loads_keras_applications_weight_files(include_top, 
         np.testing.assert_array_equal(np.asarray(ours(x, training=False)), expected)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_inception_resnet_v2_refuses_a_file_of_another_architecture(tmp_path):
     path = str(tmp_path / "v1.weights.h5")
     build_inception_resnet_v1(input_shape=(75, 75, 3), classes=10).save_weights(path)
