@@ -47,7 +47,9 @@ FAMILY_MODELS = {
     "mobilenet_v2": ("mobilenet_v2", {"alpha": 0.35}, None),
     "xception": ("xception", {}, 8),
     "squeezenet": ("squeezenet1_1", {}, None),
+    "resnext": ("resnext50_32x4d", {}, 8),
     "senet": ("se_resnet50", {}, 8),
+    "fractalnet": ("fractalnet", {"filters": (8, 8, 16, 16, 16)}, None),
     "unet": ("unet", {"depth": 2, "base_filters": 8}, None),
 }
 

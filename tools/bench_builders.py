@@ -13,9 +13,16 @@ the same load; the reported ratio is the median over pairs of the per-pair speed
 relative to theirs (>= 1: ours at least as fast; the goal is >= 0.95): build
 ``t_theirs / t_ours``, throughput ``ips_ours / ips_theirs``. Absolute figures are the best runs.
 
+With ``--grouped-conv`` it also times ResNeXt's grouped 3x3 convolution two ways on the same
+kernel: Keras's ``Conv2D(groups=G)`` (one op, what the zoo builds) against a Python loop that
+slices the input into ``G`` channel groups, convolves each with its own ``Conv2D`` and
+concatenates (the definition, G ops); the ratio is ``img/s groups= / img/s loop`` (> 1: one op is
+faster), with the same pairing and medians.
+
 Example:
     python tools/bench_builders.py --models mobilenet,densenet121 --input-size 128 --repeats 9 \\
         --output docs/benchmarks/builders.md
+    python tools/bench_builders.py --models inception_resnet_v2 --grouped-conv --repeats 7
 """
 
 from __future__ import annotations
@@ -146,6 +153,83 @@ def bench(name: str, *, side: int, batch_size: int, repeats: int, iters: int) ->
     )
 
 
+@dataclass
+class GroupedRow:
+    """Throughput of one grouped-convolution shape, ``groups=`` against the loop of slices."""
+
+    side: int
+    channels: int
+    groups: int
+    same_outputs: bool
+    ips_grouped: list[float]
+    ips_loop: list[float]
+
+    @property
+    def ratio(self) -> float:
+        """Median over pairs of ``ips_grouped / ips_loop``."""
+        return statistics.median(g / lo for g, lo in zip(self.ips_grouped, self.ips_loop))
+
+
+def grouped_conv_pair(side: int, channels: int, groups: int) -> tuple[keras.Model, keras.Model]:
+    """A 3x3 "same" grouped convolution as one ``Conv2D(groups=)`` and as a loop of slices, the
+    loop's kernels cut from the grouped layer's kernel (so both compute the same function)."""
+    per_group = channels // groups
+    x = keras.Input((side, side, channels))
+    grouped = keras.layers.Conv2D(channels, 3, padding="same", groups=groups, use_bias=False,
+                                  name="grouped")
+    one_op = keras.Model(x, grouped(x))
+    y = keras.Input((side, side, channels))
+    convs = [keras.layers.Conv2D(per_group, 3, padding="same", use_bias=False, name=f"group{g}")
+             for g in range(groups)]
+    parts = [conv(y[..., g * per_group:(g + 1) * per_group]) for g, conv in enumerate(convs)]
+    loop = keras.Model(y, keras.layers.Concatenate()(parts))
+    kernel = grouped.get_weights()[0]  # (3, 3, per_group, channels): group g owns a column slice
+    for g, conv in enumerate(convs):
+        conv.set_weights([kernel[..., g * per_group:(g + 1) * per_group]])
+    return one_op, loop
+
+
+def bench_grouped(
+    side: int, channels: int, groups: int, *, batch_size: int, repeats: int, iters: int
+) -> GroupedRow:
+    """Time one grouped-convolution shape (see the module docstring)."""
+    keras.backend.clear_session()
+    one_op, loop = grouped_conv_pair(side, channels, groups)
+    batch = np.random.default_rng(0).normal(size=(batch_size, side, side, channels)).astype(
+        "float32")
+    same = bool(np.allclose(one_op.predict_on_batch(batch), loop.predict_on_batch(batch),
+                            rtol=1e-4, atol=1e-4))
+    for model in (one_op, loop):
+        model.predict_on_batch(batch)
+    ips: dict[str, list[float]] = {"grouped": [], "loop": []}
+    models = (("grouped", one_op), ("loop", loop))
+    for i in range(repeats):
+        for key, model in models if i % 2 == 0 else models[::-1]:
+            ips[key].append(_throughput(model, batch, iters))
+    return GroupedRow(side, channels, groups, same, ips["grouped"], ips["loop"])
+
+
+GROUPED_HEADER = (
+    "| input (side x side x channels) | groups | same outputs | img/s groups= | img/s loop "
+    "| ratio groups= / loop |"
+)
+
+
+def grouped_table(rows: list[GroupedRow]) -> str:
+    """The Markdown table of the grouped-convolution measurements."""
+    lines = [GROUPED_HEADER, "|" + "---|" * 6]
+    for r in rows:
+        lines.append(
+            f"| {r.side}x{r.side}x{r.channels} | {r.groups} | {'yes' if r.same_outputs else 'NO'} "
+            f"| {max(r.ips_grouped):.1f} | {max(r.ips_loop):.1f} | {r.ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+# ResNeXt-50 32x4d's grouped 3x3 convolutions at stages 2 and 4 (strides 4 and 16).
+GROUPED_SHAPES = ((4, 128, 32), (16, 512, 32))
+
+
 HEADER = (
     "| model | keras.applications | input | params equal | same outputs | build ours (s) "
     "| build theirs (s) | build ratio | img/s ours | img/s theirs | throughput ratio |"
@@ -218,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=9, help="timed pairs, default 9")
     parser.add_argument("--iters", type=int, default=3, help="batches per throughput run")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--grouped-conv", action="store_true",
+                        help="also time Conv2D(groups=) against a loop of per-group slices")
     parser.add_argument("--output", help="write the Markdown report here")
     args = parser.parse_args(argv)
     for flag in ("input_size", "repeats", "iters", "batch_size"):
@@ -232,9 +318,27 @@ def main(argv: list[str] | None = None) -> int:
                     repeats=args.repeats, iters=args.iters)
         rows.append(row)
         print(table([row]).splitlines()[-1], flush=True)
+    grouped = []
+    if args.grouped_conv:
+        for stride, channels, groups in GROUPED_SHAPES:
+            grouped.append(bench_grouped(
+                max(args.input_size // stride, 1), channels, groups, batch_size=args.batch_size,
+                repeats=args.repeats, iters=args.iters,
+            ))
+            print(grouped_table(grouped[-1:]).splitlines()[-1], flush=True)
     report = markdown(rows, args, time.perf_counter() - start)
+    if grouped:
+        report += (
+            "\n## Grouped convolution: `Conv2D(groups=)` against a loop of slices\n\n"
+            f"ResNeXt-50 32x4d's grouped 3x3 at strides 4 and 16 of a {args.input_size}-pixel "
+            f"input, batch {args.batch_size}; the loop's kernels are cut from the grouped "
+            "layer's, so both compute the same function.\n\n" + grouped_table(grouped) + "\n"
+        )
     print()
     print(table(rows))
+    if grouped:
+        print()
+        print(grouped_table(grouped))
     if args.output:
         from kerascv_course.utils.files import write_text
 

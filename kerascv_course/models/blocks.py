@@ -29,11 +29,14 @@ def conv_bn_act(
     activation: str | None = "relu",
     bn_epsilon: float = BN_EPSILON,
     bn_momentum: float = 0.99,
+    kernel_initializer: Any = "glorot_uniform",
     name: str,
 ) -> Any:
     """Convolution, optional batch normalisation, optional activation.
 
-    Layers are named ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}``.
+    Layers are named ``{name}_conv``, ``{name}_bn`` and ``{name}_{activation}``. ``groups > 1`` is
+    a grouped convolution (Keras's ``Conv2D(groups=...)``, one op): the input and output channels
+    split into ``groups`` equal slices convolved separately (ResNeXt's aggregated transform).
     """
     x = keras.layers.Conv2D(
         filters,
@@ -42,6 +45,7 @@ def conv_bn_act(
         padding=padding,
         groups=groups,
         use_bias=use_bias or not batch_norm,
+        kernel_initializer=kernel_initializer,
         name=f"{name}_conv",
     )(x)
     if batch_norm:
@@ -85,7 +89,9 @@ def dense_dropout(x: Any, units: int, *, dropout: float, name: str, activation: 
     return x
 
 
-def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
+def squeeze_excite(
+    x: Any, *, ratio: int = 16, kernel_initializer: Any = "glorot_uniform", name: str
+) -> Any:
     """Squeeze-and-excitation (Hu et al., 2018, arXiv:1709.01507, Fig. 3).
 
     Global average pooling squeezes each channel to one number; two 1x1 convolutions (the paper's
@@ -100,6 +106,7 @@ def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
         x: a 4D feature map ``(batch, height, width, channels)``.
         ratio: the reduction ratio ``r`` (16 in the paper); the bottleneck has
             ``max(1, channels // ratio)`` units.
+        kernel_initializer: initializer of the two fully connected kernels.
         name: prefix of the layer names.
 
     Returns:
@@ -108,9 +115,13 @@ def squeeze_excite(x: Any, *, ratio: int = 16, name: str) -> Any:
     channels = x.shape[-1]
     gate = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
     gate = keras.layers.Conv2D(
-        max(1, channels // ratio), 1, activation="relu", name=f"{name}_se_reduce"
+        max(1, channels // ratio), 1, activation="relu", kernel_initializer=kernel_initializer,
+        name=f"{name}_se_reduce",
     )(gate)
-    gate = keras.layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(gate)
+    gate = keras.layers.Conv2D(
+        channels, 1, activation="sigmoid", kernel_initializer=kernel_initializer,
+        name=f"{name}_se_expand",
+    )(gate)
     return keras.layers.Multiply(name=f"{name}_se_excite")([x, gate])
 
 

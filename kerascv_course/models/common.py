@@ -450,3 +450,45 @@ def finish_model(
     elif args.weights is not None:
         load_weight_file(net, args.weights, model=model)
     return net
+
+
+def check_kernel_initializer(model: str, value: Any) -> Any:
+    """Raise unless ``value`` is something ``keras.initializers.get`` accepts; return it unchanged.
+
+    The value itself (a name, an initializer or its config) is what the layers receive, so each
+    layer draws its own weights and the model's config keeps what the user wrote.
+    """
+    try:
+        if value is None:
+            raise ValueError("None")
+        keras.initializers.get(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{model}: `kernel_initializer` must be a Keras initializer: a name such as "
+            f'"glorot_uniform" or "he_normal", an initializer object or its config. '
+            f"Received: kernel_initializer={value!r}"
+        ) from err
+    return value
+
+
+def classifier_head(
+    x: Any,
+    args: CommonArgs,
+    *,
+    dropout: float = 0.0,
+    kernel_initializer: Any = "glorot_uniform",
+) -> Any:
+    """Global average pooling, optional dropout and the classifier, its kernel drawn by
+    ``kernel_initializer`` (layers ``avg_pool``, ``top_dropout``, ``predictions``).
+
+    With ``include_top=False`` applies ``args.pooling`` instead (``avg_pool``/``max_pool``).
+    """
+    if not args.include_top:
+        return pool_features(x, args.pooling)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="top_dropout")(x)
+    return keras.layers.Dense(
+        args.classes, activation=args.classifier_activation,
+        kernel_initializer=kernel_initializer, name="predictions",
+    )(x)

@@ -223,3 +223,144 @@ class Sign(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
+
+
+class ScaledResidual(keras.layers.Layer):
+    """``shortcut + scale * residual``: Inception-ResNet's scaled residual sum (Szegedy et al.,
+    2016, arXiv:1602.07261, §3.3, Fig. 20).
+
+    Computes exactly what keras.applications' ``CustomScaleLayer`` computes (``inputs[0] +
+    inputs[1] * scale``, no weights), as a registered layer that loads with ``safe_mode=True``.
+    Called on ``[shortcut, residual]``.
+    """
+
+    def __init__(self, scale: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, inputs: Any) -> Any:
+        return inputs[0] + inputs[1] * self.scale
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DropPathSampler(keras.layers.Layer):
+    """FractalNet's global drop-path draw (Larsson et al., 2016, arXiv:1605.07648, §3.1).
+
+    Called on the network's input, it returns the ``(batch, columns)`` control tensor every
+    :class:`FractalJoin` reads. In training, with probability ``global_rate`` the batch is a
+    *global* batch: one column, drawn uniformly, is kept by every join of the whole network (the
+    row is that column's one-hot code, the same for every image of the batch); otherwise the row is
+    zeros and each join drops its inputs locally. At inference the tensor is zeros and unused.
+
+    Args:
+        columns: the number of columns ``C`` of the fractal blocks.
+        global_rate: probability that a training batch uses global drop-path (0.5 in the paper:
+            "a 50/50 mixture" of local and global sampling).
+        seed: seed of the layer's random draws (``None``: unseeded).
+    """
+
+    def __init__(
+        self, columns: int, global_rate: float = 0.5, seed: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.columns, self.global_rate, self.seed = int(columns), float(global_rate), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        batch = keras.ops.shape(inputs)[0]
+        if not training or self.global_rate <= 0:
+            return keras.ops.zeros((batch, self.columns), dtype=self.compute_dtype)
+        draw = keras.random.uniform((), seed=self.seed_generator)
+        column = keras.random.randint((), 0, self.columns, seed=self.seed_generator)
+        row = keras.ops.one_hot(column, self.columns) * keras.ops.cast(
+            draw < self.global_rate, "float32"
+        )
+        row = keras.ops.cast(row, self.compute_dtype)
+        return keras.ops.broadcast_to(row[None, :], (batch, self.columns))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return (input_shape[0], self.columns)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "columns": self.columns,
+            "global_rate": self.global_rate,
+            "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FractalJoin(keras.layers.Layer):
+    """FractalNet's join: the element-wise mean of its inputs, with drop-path in training
+    (Larsson et al., 2016, arXiv:1605.07648, §2 and §3.1).
+
+    Called on ``[path_1, ..., path_n, control]``, where path ``i`` comes from fractal column
+    ``columns[i]`` and ``control`` is :class:`DropPathSampler`'s output. At inference (and for a
+    single path) the output is the mean of all paths. In training:
+
+    - *local* batch (``control`` all zeros): each path is dropped with probability ``drop_rate``,
+      one path drawn uniformly is kept if all were dropped, and the output is the mean of the kept
+      paths (one draw per batch);
+    - *global* batch (``control`` one-hot on column ``c``): the output is the path of column
+      ``c``; a join that column ``c`` does not reach returns the mean (its output is not on the
+      selected column's path, so it never reaches the loss).
+
+    Args:
+        columns: the column index (0-based) of each path, in the order of the inputs.
+        drop_rate: local drop-path probability per input (0.15 in the paper).
+        seed: seed of the layer's random draws (``None``: unseeded).
+    """
+
+    def __init__(
+        self,
+        columns: Any,
+        drop_rate: float = 0.15,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.columns = tuple(int(c) for c in columns)
+        self.drop_rate, self.seed = float(drop_rate), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        *paths, control = inputs
+        if len(paths) != len(self.columns):
+            raise ValueError(
+                f"FractalJoin expects {len(self.columns)} paths (one per entry of `columns`) and "
+                f"the control tensor. Received: {len(paths)} paths"
+            )
+        stacked = keras.ops.stack(paths, axis=0)
+        if not training or len(paths) == 1:
+            return keras.ops.mean(stacked, axis=0)
+        n = len(paths)
+        keep = keras.ops.cast(
+            keras.random.uniform((n,), seed=self.seed_generator) >= self.drop_rate, "float32"
+        )
+        rescue = keras.ops.one_hot(keras.random.randint((), 0, n, seed=self.seed_generator), n)
+        local = keras.ops.where(keras.ops.sum(keep) > 0, keep, rescue)
+        row = keras.ops.cast(control[0], "float32")
+        chosen = keras.ops.take(row, list(self.columns))
+        global_ = keras.ops.where(keras.ops.sum(chosen) > 0, chosen, keras.ops.ones((n,)))
+        weights = keras.ops.where(keras.ops.sum(row) > 0, global_, local)
+        weights = keras.ops.cast(weights, stacked.dtype)
+        total = keras.ops.sum(stacked * keras.ops.reshape(weights, (n, 1, 1, 1, 1)), axis=0)
+        return total / keras.ops.sum(weights)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "columns": list(self.columns),
+            "drop_rate": self.drop_rate,
+            "seed": self.seed,
+        }

@@ -2,7 +2,7 @@
 
 Every variant is one row of :data:`VARIANTS` (block type, blocks per stage, stem) and one generic
 builder, :func:`resnet_from_config`, builds them all; the public ``build_<name>`` functions are made
-by one factory. SE-ResNet (:mod:`.senet`) reuses the same builder with a gated bottleneck.
+by one factory. ResNeXt and the SE networks (:mod:`.resnext`, :mod:`.senet`) have their own builder.
 
 Layer names and order of ``resnet50/101/152`` and ``resnet50_v2/101_v2/152_v2`` are
 keras.applications' (``conv1_conv``, ``conv2_block1_1_conv`` … ``avg_pool``, ``predictions``),

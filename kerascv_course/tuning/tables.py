@@ -5,7 +5,7 @@ Each table is keyed by a family of the model registry (``kerascv_course.models.c
 models. A family with no table searches the training hyper-parameters only (:data:`DEFAULT_SPACE`).
 The ranges follow what each paper tuned or reported (SGD with momentum for AlexNet/VGG/ResNet,
 RMSprop for the MobileNets and Xception, width and resolution multipliers for MobileNet, growth
-rate and compression for DenseNet, the SE reduction ratio for SENet…); the range syntax is
+rate and compression for DenseNet, the SE reduction ratio for SENet, drop-path rates for FractalNet…); the range syntax is
 :mod:`kerascv_course.tuning.spaces`'.
 
 Training blocks first (shared by the families of one era), then one table per family.
@@ -189,11 +189,23 @@ _TABLES: dict[str, dict[str, Any]] = {
             "dropout": {"min": 0.0, "max": 0.7, "step": 0.1},
         },
     },
+    "resnext": {
+        "space": dict(_RESIDUAL_TRAINING),
+    },
     "senet": {
         "space": {
             **_RESIDUAL_TRAINING,
             # The squeeze-and-excitation reduction ratio r (16 in the paper).
             "reduction": {"values": [4, 8, 16, 32]},
+        },
+    },
+    "fractalnet": {
+        "space": {
+            **_RESIDUAL_TRAINING,
+            "augment": {"values": ["none", "cifar"]},
+            # Drop-path: each join's local rate (0.15 in the paper), the share of global batches.
+            "local_drop_path": {"min": 0.0, "max": 0.3, "step": 0.05},
+            "global_drop_path": {"min": 0.0, "max": 1.0, "step": 0.25},
         },
     },
     "unet": {
