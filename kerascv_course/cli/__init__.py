@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
 # Modules contributing sub-commands, in the order of the help text.
@@ -26,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
             "train them with their papers' recipes, tune, evaluate, export to TFLite and predict."
         ),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug messages, and show TensorFlow's and the converters' own logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -36,12 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``kerascv-course``; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        from kerascv_course.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
     )
     from kerascv_course.cli.script import USER_ERRORS
 

@@ -97,6 +97,8 @@ def main(
     parser.add_argument("--smoke", action="store_true",
                         help="run the same code path on embedded data in seconds (1 epoch, 2 steps)")
     parser.add_argument("--print-recipe", action="store_true", help="print the resolved recipe as JSON and exit")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's and the libraries' own logs")
     variants = dict(recipe) if isinstance(recipe, Mapping) else None
     if variants:
         parser.add_argument("--variant", choices=list(variants), default=next(iter(variants)),
@@ -106,6 +108,10 @@ def main(
     add_recipe_arguments(parser)
     add_progress_argument(parser)
     args = parser.parse_args(argv)
+    if not args.verbose:
+        from kerascv_course.cli.quiet import quiet_libraries
+
+        quiet_libraries()
     base = variants[args.variant] if variants else recipe
     try:
         resolved = recipe_from_args(base, args, smoke=dict(smoke or {}) if args.smoke else None)
