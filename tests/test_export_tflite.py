@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
+from conftest import tflite_predict
 
 from kerascv_course.data.datasets.base import DatasetInfo
 from kerascv_course.data.pipeline import normalize
@@ -67,28 +68,6 @@ def _build(name: str, options: dict, tap: int | None) -> keras.Model:
     return keras.Model(model.input, keras.layers.Dense(10, activation="softmax")(pooled), name=f"{name}_s{tap}")
 
 
-def _run(path: str, x: np.ndarray) -> np.ndarray:
-    """The interpreter's output for float input ``x``, one image at a time, (de)quantized by hand."""
-    it = Interpreter(model_path=path)
-    it.allocate_tensors()
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    rows = []
-    for image in x:
-        image = image[None]
-        if inp["dtype"] != np.float32:
-            scale, zero = inp["quantization"]
-            info = np.iinfo(inp["dtype"])
-            image = np.clip(np.round(image / scale + zero), info.min, info.max).astype(inp["dtype"])
-        it.set_tensor(inp["index"], image)
-        it.invoke()
-        y = it.get_tensor(out["index"])[0]
-        if out["dtype"] != np.float32:
-            scale, zero = out["quantization"]
-            y = (y.astype(np.float32) - zero) * scale
-        rows.append(y)
-    return np.stack(rows)
-
-
 def _call(model: keras.Model, x) -> np.ndarray:
     return np.asarray(model(np.asarray(x, np.float32), training=False))
 
@@ -124,7 +103,7 @@ def _check_modes(model: keras.Model, folder, expect_int8_error: bool) -> None:
             assert not os.path.exists(path)
             kwargs["allow_float_fallback"] = True
         result = export_tflite(model, path, mode, **kwargs)
-        got = _run(path, x[:4])
+        got = tflite_predict(path, x[:4])
         assert got.shape == expected.shape
         assert np.all(np.isfinite(got))
         diff = float(np.max(np.abs(got - expected)))
@@ -189,7 +168,7 @@ def test_int8_per_tensor_scales(mobilenet, tmp_path):
         result = export_tflite(mobilenet, path, "int8", x, calibration_samples=16, per_channel=per_channel)
         assert result.metadata["per_channel"] is per_channel and read_metadata(open(path, "rb").read())["per_channel"] is per_channel
         files[per_channel] = path
-        assert float(np.max(np.abs(_run(path, x[:4]) - expected))) < 5e-2
+        assert float(np.max(np.abs(tflite_predict(path, x[:4]) - expected))) < 5e-2
     per_channel_counts, per_tensor_counts = _scale_counts(files[True]), _scale_counts(files[False])
     assert max(per_channel_counts) > 1  # kernels (and their biases) have one scale per output channel
     assert len(per_tensor_counts) == len(per_channel_counts) and set(per_tensor_counts) == {1}
@@ -235,7 +214,7 @@ def test_folded_preprocessing_equals_the_pipeline(mobilenet, tmp_path):
     # exported: the device feeds raw pixels and gets the same probabilities
     path = str(tmp_path / "f.tflite")
     export_tflite(mobilenet, path, preprocessing=Preprocessing.from_info(info), class_names=info.class_names)
-    np.testing.assert_allclose(_run(path, raw.astype(np.float32)), reference, atol=1e-5)
+    np.testing.assert_allclose(tflite_predict(path, raw.astype(np.float32)), reference, atol=1e-5)
     meta = read_metadata(open(path, "rb").read())
     assert meta["class_names"] == info.class_names and meta["input"]["pixels"] == "raw"
     assert open(tmp_path / "f.labels.txt").read().split() == info.class_names
@@ -261,7 +240,7 @@ def test_keras_converter_gives_the_same_model(tmp_path, mode):
     saved = export_tflite(model, str(tmp_path / "k.tflite"), mode, converter="keras", **kwargs)
     assert (saved.input_type, saved.output_type) == (graph.input_type, graph.output_type)
     assert saved.ops == graph.ops
-    np.testing.assert_allclose(_run(saved.path, x), _run(graph.path, x), atol=1e-6 if mode == "float32" else 0.01)
+    np.testing.assert_allclose(tflite_predict(saved.path, x), tflite_predict(graph.path, x), atol=1e-6 if mode == "float32" else 0.01)
     with pytest.raises(ValueError, match="Received: converter='tflite'"):
         export_tflite(model, str(tmp_path / "x.tflite"), converter="tflite")
 
@@ -278,7 +257,7 @@ def test_dynamic_batch_export(mobilenet, tmp_path, mode):
     fixed_clf, dynamic_clf = TFLiteClassifier(fixed.path), TFLiteClassifier(dynamic.path)
     assert Interpreter(model_path=dynamic.path).get_input_details()[0]["shape_signature"][0] == -1
     np.testing.assert_allclose(dynamic_clf.predict_proba(x), fixed_clf.predict_proba(x), atol=1e-5 if mode == "float32" else 0.02)
-    np.testing.assert_allclose(fixed_clf.predict_proba(x), _run(fixed.path, x), atol=1e-6)
+    np.testing.assert_allclose(fixed_clf.predict_proba(x), tflite_predict(fixed.path, x), atol=1e-6)
     with pytest.raises(ValueError, match="Received: batch_size=0"):
         export_tflite(mobilenet, str(tmp_path / "x.tflite"), batch_size=0)
 
@@ -331,7 +310,7 @@ def test_representative_data_from_a_dataset_of_pairs(tmp_path):
     ds = tf.data.Dataset.from_tensor_slices((images, np.zeros(20, np.int64))).batch(6)
     result = export_tflite(model, str(tmp_path / "d.tflite"), "int8", ds, calibration_samples=10)
     assert result.input_type == "float32"
-    np.testing.assert_allclose(_run(result.path, images[:4]), model.predict(images[:4], verbose=0), atol=0.02)
+    np.testing.assert_allclose(tflite_predict(result.path, images[:4]), model.predict(images[:4], verbose=0), atol=0.02)
     bad = tf.data.Dataset.from_tensor_slices(np.zeros((4, 9, 8, 1), np.float32))
     with pytest.raises(ValueError, match="Received: representative_data of shape"):
         export_tflite(model, str(tmp_path / "e.tflite"), "int8", bad)

@@ -14,14 +14,11 @@ import os
 import keras
 import numpy as np
 import pytest
+from conftest import random_batch
 
 from kerascv_course import build_fractalnet, get_spec
 from kerascv_course.models.fractalnet import fractal_block
 from kerascv_course.models.layers import DropPathSampler, FractalJoin
-
-
-def _batch(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
 
 
 def _expansion_rule(columns, cin, cout):
@@ -160,7 +157,7 @@ def test_global_drop_path_in_a_block_is_one_columns_chain():
     control_in = keras.Input((3,))
     out = fractal_block(x_in, control_in, columns=3, filters=4, name="b")
     block = keras.Model([x_in, control_in], out)
-    x = _batch((8, 8, 3), n=4)
+    x = random_batch((8, 8, 3), n=4)
     for column, depth in ((0, 1), (1, 2), (2, 4)):
         control = np.tile(np.eye(3, dtype="float32")[column], (4, 1))
         got = np.asarray(block([x, control], training=True))
@@ -173,7 +170,7 @@ def test_global_drop_path_in_a_block_is_one_columns_chain():
 
 def test_inference_is_deterministic_and_training_is_not():
     model = build_fractalnet(filters=(8, 8, 8, 8, 8), seed=0)
-    x = _batch((32, 32, 3), n=4)
+    x = random_batch((32, 32, 3), n=4)
     a, b = (np.asarray(model(x, training=False)) for _ in range(2))
     np.testing.assert_array_equal(a, b)
     outs = [np.asarray(model(x, training=True)) for _ in range(6)]

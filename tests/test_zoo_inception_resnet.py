@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import random_batch, trainable_count
 
 from kerascv_course import (
     build_googlenet,
@@ -22,15 +23,6 @@ from kerascv_course import (
     get_spec,
 )
 from kerascv_course.models.blocks import squeeze_excite
-
-
-def _batch(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
-
-
-def _trainable(model: keras.Model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
-
 
 # --- GoogLeNet --------------------------------------------------------------------------------
 
@@ -95,7 +87,7 @@ def test_googlenet_aux_logits_train_model_and_single_output_inference_model():
     for layer in infer.layers:
         if layer.weights:
             layer.set_weights(train.get_layer(layer.name).get_weights())
-    x = _batch(shape)
+    x = random_batch(shape)
     main, aux1, aux2 = (np.asarray(o) for o in train(x, training=False))
     np.testing.assert_allclose(main, np.asarray(infer(x, training=False)), rtol=1e-5, atol=1e-6)
     for out in (aux1, aux2):
@@ -118,7 +110,7 @@ def test_googlenet_aux_logits_bad_combinations():
 def test_googlenet_without_lrn_and_non_square_aux():
     model = build_googlenet(aux_logits=True, lrn=False, input_shape=(65, 97, 3), classes=4)
     assert not [layer for layer in model.layers if "norm" in layer.name]
-    outputs = model(_batch((65, 97, 3)), training=False)
+    outputs = model(random_batch((65, 97, 3)), training=False)
     assert [tuple(o.shape) for o in outputs] == [(2, 4)] * 3
 
 
@@ -156,9 +148,9 @@ def test_cifar_resnet_parameters_for_both_shortcuts(depth):
     a = get_model(name)
     b = get_model(name, shortcut="B")
     assert a.input_shape == (None, 32, 32, 3) and a.output_shape == (None, 10)
-    assert (a.count_params(), _trainable(a)) == _cifar_reference(depth, "A")
-    assert (b.count_params(), _trainable(b)) == _cifar_reference(depth, "B")
-    assert _trainable(a) == PUBLISHED_A[depth] and _trainable(b) == PUBLISHED_B[depth]
+    assert (a.count_params(), trainable_count(a)) == _cifar_reference(depth, "A")
+    assert (b.count_params(), trainable_count(b)) == _cifar_reference(depth, "B")
+    assert trainable_count(a) == PUBLISHED_A[depth] and trainable_count(b) == PUBLISHED_B[depth]
     assert a.count_params() == get_spec(name).params
     # Option A's shortcuts carry no parameters; B's are the two 1x1 projections.
     assert [layer.name for layer in a.layers if layer.name.endswith("_0_conv")] == []
@@ -177,7 +169,7 @@ def test_shortcut_a_is_the_subsampled_input_with_zero_channels():
          model.get_layer("conv3_block1_0_to_channels_last").output,
          model.get_layer("conv3_block1_add").output],
     )
-    block_in, shortcut, added = (np.asarray(t) for t in probe(_batch((9, 11, 3)), training=False))
+    block_in, shortcut, added = (np.asarray(t) for t in probe(random_batch((9, 11, 3)), training=False))
     expected = np.concatenate(
         [block_in[:, ::2, ::2, :], np.zeros((2, 5, 6, 16), np.float32)], axis=-1
     )
@@ -194,23 +186,30 @@ def test_unknown_shortcut_is_refused():
 
 def test_cifar_resnet_non_square_and_too_small_inputs():
     model = build_resnet20(input_shape=(16, 24, 3), include_top=False, shortcut="B")
-    assert model(_batch((16, 24, 3)), training=False).shape == (2, 4, 6, 64)
+    assert model(random_batch((16, 24, 3)), training=False).shape == (2, 4, 6, 64)
     with pytest.raises(ValueError, match="at least 4x4.*Received: input_shape=\\(3, 8, 3\\)"):
         build_resnet20(input_shape=(3, 8, 3))
 
 
 def test_resnet18_34_match_torchvision_parameter_counts():
     # torchvision's published num_params (trainable; moving statistics are buffers there).
-    assert _trainable(build_resnet18()) == 11_689_512
-    assert _trainable(build_resnet34()) == 21_797_672
+    assert trainable_count(build_resnet18()) == 11_689_512
+    assert trainable_count(build_resnet34()) == 21_797_672
 
 
 # --- Feature taps -----------------------------------------------------------------------------
 
 
+# (model, input side): "valid"-padded families (Inception v3/v4, Inception-ResNet) shrink at the
+# borders, the others give exactly ceil(side / stride).
+VALID_PADDING = {"inception_v3", "inception_v4", "inception_resnet_v1", "inception_resnet_v2"}
+
+
 @pytest.mark.parametrize(
-    "name,side", [("googlenet", 64), ("inception_v3", 75), ("resnet18", 64),
-                  ("resnet50_v2", 64), ("resnet20", 64)],
+    "name,side", [("googlenet", 64), ("inception_v3", 75), ("resnet18", 64), ("resnet50_v2", 64),
+                  ("resnet20", 64), ("bn_inception", 64), ("inception_v4", 75),
+                  ("inception_resnet_v1", 75), ("inception_resnet_v2", 75), ("resnext50_32x4d", 64),
+                  ("se_resnet18", 65), ("se_resnext50_32x4d", 64)],
 )
 def test_feature_taps_have_exactly_their_stride(name, side):
     """Growing the input by 32 pixels grows a stride-s map by exactly 32/s (valid padding too)."""
@@ -218,11 +217,11 @@ def test_feature_taps_have_exactly_their_stride(name, side):
     model = spec.builder(include_top=False, input_shape=(None, None, 3))
     strides = sorted(spec.feature_taps)
     probe = keras.Model(model.input, [model.get_layer(spec.feature_taps[s]).output for s in strides])
-    small = probe(_batch((side, side, 3), n=1), training=False)
-    large = probe(_batch((side + 32, side + 64, 3), n=1), training=False)
+    small = probe(random_batch((side, side, 3), n=1), training=False)
+    large = probe(random_batch((side + 32, side + 64, 3), n=1), training=False)
     for stride, a, b in zip(strides, small, large):
         assert (b.shape[1] - a.shape[1], b.shape[2] - a.shape[2]) == (32 // stride, 64 // stride)
-        if name != "inception_v3":  # "same" padding: exactly ceil(side / stride)
+        if name not in VALID_PADDING:  # "same" padding: exactly ceil(side / stride)
             assert a.shape[1] == -(-side // stride), (stride, a.shape)
 
 

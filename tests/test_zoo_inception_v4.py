@@ -13,6 +13,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from conftest import random_batch, trainable_count
 from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
 from keras.src.legacy.saving import legacy_h5_format
 
@@ -24,14 +25,6 @@ from kerascv_course import (
     get_spec,
 )
 from kerascv_course.models.layers import ScaledResidual
-
-
-def _batch(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
-
-
-def _trainable(model: keras.Model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 def _bn_channels(model: keras.Model) -> int:
@@ -100,7 +93,7 @@ def test_inception_v4_matches_cadene_count():
     norm has a scale that TF-Slim's (and ours) does not."""
     model = build_inception_v4()
     bn = _bn_channels(model)
-    assert _trainable(model) + bn == 42_679_816
+    assert trainable_count(model) + bn == 42_679_816
     assert model.count_params() == get_spec("inception_v4").params
     widths = {"stem_mixed1": (73, 160), "stem_mixed2": (71, 192), "stem_mixed3": (35, 384),
               "inception_a4": (35, 384), "reduction_a": (17, 1024), "inception_b7": (17, 1024),
@@ -195,7 +188,7 @@ def test_inception_resnet_v2_loads_keras_applications_weight_files(include_top, 
     legacy = str(tmp_path / "irv2.h5")
     with h5py.File(legacy, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, reference)
-    x = _batch((75, 75, 3))
+    x = random_batch((75, 75, 3))
     expected = np.asarray(reference(x, training=False))
     for path in (new_format, legacy):
         ours = build_inception_resnet_v2(weights=path, **kwargs)
@@ -225,19 +218,3 @@ def test_kernel_initializer_reaches_every_kernel():
     )
     kernels = [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
     assert len(kernels) > 100 and all(not np.any(np.asarray(k)) for k in kernels)
-
-
-@pytest.mark.parametrize("name,side", [("bn_inception", 64), ("inception_v4", 75),
-                                       ("inception_resnet_v1", 75), ("inception_resnet_v2", 75)])
-def test_feature_taps_have_exactly_their_stride(name, side):
-    """Growing the input by 32 pixels grows a stride-s map by exactly 32/s ("valid" padding too)."""
-    spec = get_spec(name)
-    model = spec.builder(include_top=False, input_shape=(None, None, 3))
-    strides = sorted(spec.feature_taps)
-    probe = keras.Model(model.input, [model.get_layer(spec.feature_taps[s]).output for s in strides])
-    small = probe(_batch((side, side, 3), n=1), training=False)
-    large = probe(_batch((side + 32, side + 64, 3), n=1), training=False)
-    for stride, a, b in zip(strides, small, large):
-        assert (b.shape[1] - a.shape[1], b.shape[2] - a.shape[2]) == (32 // stride, 64 // stride)
-        if name == "bn_inception":  # "same" padding: exactly ceil(side / stride)
-            assert a.shape[1] == -(-side // stride), (stride, a.shape)

@@ -12,6 +12,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from conftest import random_batch
 
 from kerascv_course import (
     build_densenet121,
@@ -24,10 +25,6 @@ from kerascv_course import (
 )
 from kerascv_course.models import get_spec
 from kerascv_course.models.squeezenet import fire_module
-
-
-def _batch(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
 
 
 def _weight_layers(model):
@@ -62,7 +59,7 @@ def test_mobilenet_depth_multiplier_computes_keras_applications_function():
     assert ours.get_layer("conv_dw_1").kernel.shape == (3, 3, 8, 2)
     ref.set_weights(_perturbed_weights(ref))
     ours.set_weights(ref.get_weights())
-    x = _batch((64, 80, 3))
+    x = random_batch((64, 80, 3))
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(ref(x)), rtol=1e-4, atol=1e-5)
 
 
@@ -103,7 +100,7 @@ def test_mobilenet_v2_width_and_odd_sizes_compute_keras_applications_function(al
     assert _weight_layers(ours) == _weight_layers(ref)
     ref.set_weights(_perturbed_weights(ref))
     ours.set_weights(ref.get_weights())
-    x = _batch(shape)
+    x = random_batch(shape)
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(ref(x)), rtol=1e-4, atol=1e-5)
 
 
@@ -177,7 +174,7 @@ def test_xception_dropout_option_adds_no_weights_and_keeps_the_function_at_infer
     dropped = build_xception(input_shape=(71, 71, 3), classes=5, dropout=0.5)
     assert dropped.get_layer("top_dropout").rate == 0.5
     dropped.set_weights(plain.get_weights())
-    x = _batch((71, 71, 3))
+    x = random_batch((71, 71, 3))
     np.testing.assert_allclose(np.asarray(dropped(x, training=False)),
                                np.asarray(plain(x, training=False)), rtol=1e-5, atol=1e-6)
 
@@ -202,7 +199,7 @@ def test_fire_module_outputs_expand1x1_plus_expand3x3_channels():
     # both expands read the squeeze's 6 maps
     assert model.get_layer("fire_expand1x1").input.shape[-1] == 6
     assert model.get_layer("fire_expand3x3").input.shape[-1] == 6
-    x = np.abs(_batch((9, 11, 20)))
+    x = np.abs(random_batch((9, 11, 20)))
     y = np.asarray(model(x))
     squeezed = keras.Model(inputs, model.get_layer("fire_squeeze1x1_relu").output)(x)
     left = keras.Model(inputs, model.get_layer("fire_expand1x1_relu").output)(x)
@@ -240,7 +237,7 @@ def test_squeezenet_ceil_mode_pooling_matches_a_numpy_reference():
     model = build_squeezenet1_1(include_top=False, input_shape=(66, 66, 3))
     probe = keras.Model(model.input, [model.get_layer("conv1_relu").output,
                                       model.get_layer("pool1").output])
-    relu, pooled = (np.asarray(t) for t in probe(_batch((66, 66, 3))))
+    relu, pooled = (np.asarray(t) for t in probe(random_batch((66, 66, 3))))
     size = _ceil_pool_size(32)
     assert pooled.shape[1:3] == (size, size) == (16, 16)
     expected = np.empty_like(pooled)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from conftest import trainable_count
 
 from kerascv_course import (
     build_resnext50_32x4d,
@@ -21,14 +22,6 @@ from kerascv_course import (
     get_model,
     get_spec,
 )
-
-
-def _batch(shape, n=2, seed=0):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(n, *shape)).astype("float32")
-
-
-def _trainable(model: keras.Model) -> int:
-    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
 def _table_count(blocks, *, basic=False, reduce=64, width=64, groups=1, se=None, deep_stem=False,
@@ -100,7 +93,7 @@ def test_parameter_counts_match_published_figures_and_tables(name):
     published, table = COUNTS[name]
     model = get_model(name, input_shape=(32, 32, 3))
     trainable, keras_count = _table_count(**table)
-    assert (_trainable(model), model.count_params()) == (trainable, keras_count)
+    assert (trainable_count(model), model.count_params()) == (trainable, keras_count)
     assert get_spec(name).params == keras_count
     if published is not None:
         assert trainable == published
@@ -202,17 +195,3 @@ def test_reduction_and_kernel_initializer_apply():
     assert model.get_layer("conv2_block1_se_reduce").filters == 16
     kernels = [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
     assert all(np.all(np.asarray(k) == 1.0) for k in kernels)
-
-
-@pytest.mark.parametrize("name,side", [("resnext50_32x4d", 64), ("se_resnet18", 65),
-                                       ("se_resnext50_32x4d", 64)])
-def test_feature_taps_have_exactly_their_stride(name, side):
-    spec = get_spec(name)
-    model = spec.builder(include_top=False, input_shape=(None, None, 3))
-    strides = sorted(spec.feature_taps)
-    probe = keras.Model(model.input, [model.get_layer(spec.feature_taps[s]).output for s in strides])
-    small = probe(_batch((side, side, 3), n=1), training=False)
-    large = probe(_batch((side + 32, side + 64, 3), n=1), training=False)
-    for stride, a, b in zip(strides, small, large):
-        assert (b.shape[1] - a.shape[1], b.shape[2] - a.shape[2]) == (32 // stride, 64 // stride)
-        assert a.shape[1] == -(-side // stride), (stride, a.shape)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter
+from conftest import tflite_predict
 
 from kerascv_course.export import export_tflite
 from kerascv_course.models import get_spec
@@ -28,18 +28,6 @@ OPTIONS = {"fractalnet": {"filters": (8, 16, 16, 32, 32), "local_drop_path": 0.0
                           "global_drop_path": 0.0}}
 
 
-def _tflite_predict(path: str, x: np.ndarray) -> np.ndarray:
-    interpreter = Interpreter(model_path=path)
-    interpreter.allocate_tensors()
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    rows = []
-    for image in x:
-        interpreter.set_tensor(inp["index"], image[None])
-        interpreter.invoke()
-        rows.append(interpreter.get_tensor(out["index"])[0])
-    return np.stack(rows)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NEW_MODELS)
 def test_exports_to_tflite_trains_and_reloads_in_safe_mode(name, tmp_path):
@@ -54,7 +42,7 @@ def test_exports_to_tflite_trains_and_reloads_in_safe_mode(name, tmp_path):
     # far from its activations, and its inference outputs saturated).
     tflite = str(tmp_path / f"{name}.tflite")
     export_tflite(model, tflite, "float32")
-    np.testing.assert_allclose(_tflite_predict(tflite, x), np.asarray(model(x, training=False)),
+    np.testing.assert_allclose(tflite_predict(tflite, x), np.asarray(model(x, training=False)),
                                rtol=1e-4, atol=1e-5)
 
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy",
