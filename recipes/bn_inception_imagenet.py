@@ -12,7 +12,8 @@ network, one crop); 4.9 % top-5 for an ensemble of six networks with multi-crop 
     python recipes/bn_inception_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 RECIPE = Recipe(
     model="bn_inception",
@@ -35,4 +36,4 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPE))
+    raise SystemExit(main(RECIPE))

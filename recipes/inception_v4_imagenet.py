@@ -14,7 +14,8 @@ of three Inception-ResNet-v2 and one Inception-v4 reaches 3.08 % top-5 error on 
     python recipes/inception_v4_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 SZEGEDY_2016 = Recipe(
     model="inception_v4",
@@ -46,4 +47,4 @@ RECIPES = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPES))
+    raise SystemExit(main(RECIPES))

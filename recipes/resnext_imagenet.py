@@ -12,7 +12,8 @@ paper). Published (224x224 single crop): ResNeXt-50 top-1 error 22.2 % (Table 3)
     python recipes/resnext_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 XIE_2017 = Recipe(
     model="resnext50_32x4d",
@@ -41,4 +42,4 @@ RECIPES = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPES))
+    raise SystemExit(main(RECIPES))

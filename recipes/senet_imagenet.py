@@ -13,7 +13,8 @@ winning entry, an ensemble around SENet-154, 2.251 % top-5 error on the test set
     python recipes/senet_imagenet.py --smoke
 """
 
-from kerascv_course.training import Recipe, run_recipe_cli
+from kerascv_course.cli.script import main
+from kerascv_course.training import Recipe
 
 HU_2018 = Recipe(
     model="se_resnext50_32x4d",
@@ -54,4 +55,4 @@ RECIPES = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_recipe_cli(RECIPES))
+    raise SystemExit(main(RECIPES))

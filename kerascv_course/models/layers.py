@@ -225,6 +225,7 @@ class Sign(keras.layers.Layer):
         return input_shape
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class ScaledResidual(keras.layers.Layer):
     """``shortcut + scale * residual``: Inception-ResNet's scaled residual sum (Szegedy et al.,
     2016, arXiv:1602.07261, §3.3, Fig. 20).
