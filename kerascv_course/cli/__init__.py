@@ -1,7 +1,8 @@
 """``kerascv-course``: the command line over build, feed, train, tune, look and ship.
 
 Each command group lives in its own module (``cli/models.py``, ``cli/train.py``, …) exposing
-``add_parsers(subparsers)``; every sub-command's handler is a function ``(args) -> int``. Heavy
+``add_parsers(subparsers)``, which registers each sub-command with ``cli.command.add_command``:
+its handler is a function ``(args) -> int`` whose docstring is the command's ``--help`` text. Heavy
 imports (TensorFlow) happen inside the handlers, so ``--help`` is instant.
 """
 

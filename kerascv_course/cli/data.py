@@ -6,17 +6,15 @@ import argparse
 import json
 from typing import Any
 
+from kerascv_course.cli.command import add_command
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``show-augment``."""
-    p = sub.add_parser(
-        "show-augment",
+    p = add_command(
+        sub,
+        run_show_augment,
         help="save a PNG grid of original vs augmented samples of a dataset",
-        description=(
-            "Draw --n samples of --dataset and save a grid: the originals on the first row, then "
-            "--repeats augmented versions of each (POLICY: none, lenet, alexnet, vgg, inception, "
-            "resnet, cifar; segmentation datasets take their own policies)."
-        ),
     )
     p.add_argument("policy", help="augmentation policy name")
     p.add_argument("--dataset", required=True, help="dataset name, e.g. shapes, digits, cifar10, folder:PATH")
@@ -31,7 +29,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--option", action="append", default=[], metavar="KEY=VALUE",
         help="policy option, VALUE as JSON (e.g. --option cutout_size=16 --option 'scale_range=[36,73]')",
     )
-    p.set_defaults(handler=run_show_augment)
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -119,6 +116,10 @@ def show_augment(
 
 
 def run_show_augment(args: argparse.Namespace) -> int:
+    """Draw --n samples of --dataset and save a grid: the originals on the first row, then
+    --repeats augmented versions of each (POLICY: none, lenet, alexnet, vgg, inception, resnet,
+    cifar; segmentation datasets take their own policies).
+    """
     output = args.output or f"augment-{args.policy}-{args.dataset.replace(':', '_').replace('/', '_')}.png"
     path = show_augment(
         args.policy, args.dataset, output, n=args.n, repeats=args.repeats, image_size=args.image_size,

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from kerascv_course.cli.command import add_command
+
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")  # as kerascv_course.export.QUANTIZATIONS
 IO_TYPES = ("float32", "int8", "uint8")
 
@@ -28,16 +30,10 @@ def _size(text: str) -> int | tuple[int, int]:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``export`` and ``predict``."""
-    p = sub.add_parser(
-        "export",
+    p = add_command(
+        sub,
+        run_export,
         help="export a trained model to TFLite (or ONNX) and verify it against Keras",
-        description=(
-            "Export SOURCE (a run folder with model.keras and recipe.json, or a .keras file) to "
-            "TFLite in each --quantization, fold the dataset's normalisation into the model so a "
-            "device feeds raw pixels, store the class names, and measure every export through the "
-            "LiteRT interpreter against the Keras model on the held-out split: size, accuracy, "
-            "top-1 agreement, max |difference| and latency. Writes export_report.json."
-        ),
     )
     p.add_argument("source", help="run folder (model.keras + recipe.json) or a .keras file")
     p.add_argument("--format", choices=("tflite", "onnx", "both"), default="tflite",
@@ -69,12 +65,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         "without per-channel support; smaller file, but often much less accurate "
                         "for depthwise convolutions: check the report)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(handler=run_export)
 
-    p = sub.add_parser(
-        "predict",
+    p = add_command(
+        sub,
+        run_predict,
         help="classify images with an exported .tflite model (LiteRT only, no TensorFlow)",
-        description="Print the top-k labels and probabilities of each IMAGE under MODEL.tflite.",
     )
     p.add_argument("model", help="an exported .tflite classifier")
     p.add_argument("images", nargs="+", help="image files (PNG, JPEG, …)")
@@ -82,10 +77,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, help="labels file (default: the model's metadata)")
     p.add_argument("--threads", type=int, default=None, help="LiteRT interpreter threads")
     p.add_argument("--json", action="store_true", help="print JSON lines")
-    p.set_defaults(handler=run_predict)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Export SOURCE (a run folder with model.keras and recipe.json, or a .keras file) to TFLite
+    in each --quantization, fold the dataset's normalisation into the model so a device feeds
+    raw pixels, store the class names, and measure every export through the LiteRT interpreter
+    against the Keras model on the held-out split: size, accuracy, top-1 agreement, max
+    |difference| and latency. Writes export_report.json.
+    """
     from kerascv_course.training.run_folder import resolve_model_source
 
     resolve_model_source(args.source)  # a missing or unfinished source is answered before TensorFlow loads
@@ -133,6 +133,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    """Print the top-k labels and probabilities of each IMAGE under MODEL.tflite."""
     from kerascv_course.export.inference import TFLiteClassifier
 
     clf = TFLiteClassifier(args.model, labels=args.labels, num_threads=args.threads)

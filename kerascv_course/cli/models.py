@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from kerascv_course.cli.command import add_command
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``list`` and ``summary``."""
-    p = sub.add_parser("list", help="list the registered models as a table")
+    p = add_command(sub, run_list, help="list the registered models as a table")
     p.add_argument("--task", choices=("classification", "segmentation"), help="only this task")
     p.add_argument("pattern", nargs="?", help="shell wildcard on the name, e.g. 'resnet*'")
-    p.set_defaults(handler=run_list)
 
-    p = sub.add_parser(
-        "summary",
+    p = add_command(
+        sub,
+        run_summary,
         help="print a model's layer table (shapes, parameters, MACs, receptive field)",
-        description=(
-            "Print one row per layer: output shape, parameters, multiply-accumulates and the "
-            "receptive field / total stride of its output, with totals."
-        ),
     )
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
     p.add_argument("--input-shape", type=_shape, default=None, help="H,W,C (default: the paper's)")
@@ -29,27 +27,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--keras", action="store_true", help="print Keras' own model.summary() instead"
     )
-    p.set_defaults(handler=run_summary)
 
     _add_inspect(sub)
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "inspect",
+    p = add_command(
+        sub,
+        run_inspect,
         help="look inside a model: first-layer filters, feature maps, saliency (PNGs)",
-        description=(
-            "Write filters.png, features.png and saliency.png for a trained run folder, a .keras "
-            "file or a registered model name (random weights). The image comes from --image or "
-            "is the first test image of --dataset (default: the run's dataset)."
-        ),
     )
     p.add_argument("source", help="run folder, .keras file or registered model name")
     p.add_argument("--image", default=None, help="an image file to explain")
     p.add_argument("--dataset", default=None, help="take the first test image of this dataset")
     p.add_argument("--layers", default=None, help="comma-separated layer names for feature maps")
     p.add_argument("--output", required=True, help="folder for the PNGs")
-    p.set_defaults(handler=run_inspect)
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -100,12 +92,16 @@ def _cell(value: object) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """List the registered models as a table: name, task, parameters, input, paper, ImageNet weights."""
     rows = models_table(args.task, args.pattern)
     print(format_table(rows, ["name", "task", "params", "input", "paper", "imagenet"]))
     return 0
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    """Print one row per layer: output shape, parameters, multiply-accumulates and the receptive
+    field / total stride of its output, with totals.
+    """
     from kerascv_course.models import get_model, model_info
 
     model_info(args.model)  # an unknown name is answered before TensorFlow loads
@@ -145,6 +141,10 @@ def _load_source(source: str):
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    """Write filters.png, features.png and saliency.png for a trained run folder, a .keras file
+    or a registered model name (random weights). The image comes from --image or is the first
+    test image of --dataset (default: the run's dataset).
+    """
     import os
 
     import numpy as np

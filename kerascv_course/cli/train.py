@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from kerascv_course.cli.command import add_command
+
 TRAIN_EPILOG = """\
 examples:
   kerascv-course train lenet5 --dataset digits --epochs 30
@@ -35,31 +37,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``evaluate``."""
     from kerascv_course.cli.recipe_args import add_progress_argument, add_recipe_arguments
 
-    p = sub.add_parser(
-        "train",
+    p = add_command(
+        sub,
+        run_train,
         help="train a model on a dataset and write a run folder",
-        description=(
-            "Train MODEL on --dataset and write model.keras, best.keras, history.csv, history.png, "
-            "metrics.json and recipe.json (and TensorBoard logs) into --output."
-        ),
         epilog=TRAIN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
     add_recipe_arguments(p, required=("dataset",))
     add_progress_argument(p)
-    p.set_defaults(handler=run_train)
 
-    e = sub.add_parser(
-        "evaluate",
+    e = add_command(
+        sub,
+        run_evaluate,
         help="top-1/top-5 error, per-class accuracy and confusion matrix of saved models",
-        description=(
-            "Evaluate a saved model (a .keras file or a run folder) on a dataset split, with "
-            "optional test-time augmentation and ensembling; write the metrics as JSON and the "
-            "confusion matrix as a PNG."
-        ),
         epilog=EVALUATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     e.add_argument("model", help="a run folder (holding model.keras and recipe.json) or a .keras file")
     e.add_argument("--dataset", default=None, help="dataset name (default: the run's recipe.json)")
@@ -78,7 +70,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--max-examples", type=int, default=None, help="evaluate the first N examples only")
     e.add_argument("--output", default=None,
                    help="JSON file to write (default: evaluation[-TTA][-ensemble].json beside the model)")
-    e.set_defaults(handler=run_evaluate)
 
 
 def recipe_from_args(args: argparse.Namespace):
@@ -90,6 +81,9 @@ def recipe_from_args(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train MODEL on --dataset and write model.keras, best.keras, history.csv, history.png,
+    metrics.json and recipe.json (and TensorBoard logs) into --output.
+    """
     from kerascv_course.cli.script import run_recipe
     from kerascv_course.training.checks import check_recipe
 
@@ -106,6 +100,10 @@ def default_evaluation_path(model: str, tta: str, ensemble: bool) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a saved model (a .keras file or a run folder) on a dataset split, with optional
+    test-time augmentation and ensembling; write the metrics as JSON and the confusion matrix as
+    a PNG.
+    """
     from kerascv_course.evaluation.classification import check_tta
 
     check_tta(args.tta)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from kerascv_course.cli.command import add_command
+
 EPILOG = """\
 examples:
   kerascv-course tune lenet5 --dataset digits --tuner bayesian --max-trials 12 --epochs 5 \\
@@ -25,16 +27,11 @@ KERASTUNER_ORACLE_PORT (the chief's address); the chief writes the results.
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``tune``."""
-    p = sub.add_parser(
-        "tune",
+    p = add_command(
+        sub,
+        run_tune,
         help="search hyperparameters with keras-tuner and write a search folder",
-        description=(
-            "Search the hyperparameters of MODEL on --dataset (the family's search space, or "
-            "--space) and write trials.csv, best_hparams.json, trials.png, hparams.png and the "
-            "retrained best model (best/) into --output."
-        ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from kerascv_course.cli.recipe_args import add_recipe_arguments
 
@@ -54,7 +51,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     # Every recipe flag sets the base recipe: values the space does not search, and the trials'
     # --epochs (Hyperband: the largest budget). --output is the search folder.
     add_recipe_arguments(p, hparams=False)
-    p.set_defaults(handler=run_tune)
 
 
 def recipe_from_args(args: argparse.Namespace):
@@ -85,6 +81,10 @@ def show_space(space) -> str:
 
 
 def run_tune(args: argparse.Namespace) -> int:
+    """Search the hyperparameters of MODEL on --dataset (the family's search space, or --space)
+    and write trials.csv, best_hparams.json, trials.png, hparams.png and the retrained best
+    model (best/) into --output.
+    """
     from kerascv_course.tuning import resolve_space
 
     recipe = recipe_from_args(args)
