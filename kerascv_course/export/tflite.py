@@ -48,7 +48,7 @@ import tensorflow as tf
 
 from kerascv_course.export.inference import labels_path_for
 from kerascv_course.export.tflite_file import add_metadata, list_ops
-from kerascv_course.utils.files import atomic_path, write_text
+from kerascv_course.utils.files import atomic_path, probe_writable, write_text
 
 log = logging.getLogger(__name__)
 
@@ -214,14 +214,7 @@ def check_output_path(path: str | os.PathLike[str], suffix: str = ".tflite") -> 
         raise FileNotFoundError(
             f"The folder of `path` does not exist (or is not a folder): {folder!r}. Received: path={path!r}"
         )
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
-    except OSError as err:
-        raise PermissionError(
-            f"Cannot write into the folder {folder!r} ({err.strerror}). Received: path={path!r}"
-        ) from err
-    os.close(fd)
-    os.remove(probe)
+    probe_writable(folder, f"The folder of `path` ({path!r})")
     return path
 
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from kerascv_course.training.recipe import Recipe
-from kerascv_course.utils.files import FolderLock, write_json, write_text
+from kerascv_course.utils.files import FolderLock, probe_writable, write_json, write_text
 
 
 class RunFolder:
@@ -160,15 +159,7 @@ class RunFolder:
             raise ValueError(
                 f"The output folder {out!r} cannot be created: {probe!r} is a file. Received: output={out!r}"
             )
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".write-test-", dir=probe)
-        except OSError as err:
-            raise PermissionError(
-                f"The output folder {out!r} cannot be written ({err.strerror} in {probe!r}); "
-                f"choose another --output. Received: output={out!r}"
-            ) from err
-        os.close(fd)
-        os.remove(tmp)
+        probe_writable(probe, f"The output folder {out!r} (choose another --output)")
 
 
 def load_keras_model(path: str) -> Any:

@@ -144,6 +144,20 @@ class FolderLock:
         self.release()
 
 
+def probe_writable(folder: str, what: str) -> None:
+    """``PermissionError`` naming ``what`` when no file can be created in the existing ``folder``.
+
+    Creates and removes one empty file, so read-only file systems, missing permissions and full
+    disks are found before any heavy work.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+    except OSError as err:
+        raise PermissionError(f"{what} cannot be written ({err.strerror} in {folder!r}).") from err
+    os.close(fd)
+    os.remove(probe)
+
+
 def _suffixes(path: str) -> list[str]:
     name = os.path.basename(path)
     if name.endswith(".weights.h5"):
