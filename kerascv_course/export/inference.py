@@ -172,10 +172,10 @@ class TFLiteClassifier:
                 )
             if image.mode != mode:
                 image = image.convert(mode)
-            if image.size != (w, h):
+            if image.size != (w, h) and not self._pads:
                 image = image.resize((w, h), Image.Resampling.BILINEAR)
             array = np.asarray(image, dtype=np.float32)
-            return array[..., None] if array.ndim == 2 else array
+            return self._pad(array[..., None] if array.ndim == 2 else array)
         array = np.asarray(image)
         if array.dtype.kind not in "uif" or array.ndim not in (2, 3):
             raise TypeError(
@@ -191,6 +191,8 @@ class TFLiteClassifier:
                 f"channel(s). Received: image.shape={array.shape}"
             )
         array = array.astype(np.float32)
+        if self._pads:
+            return self._pad(array)
         if array.shape[:2] != (h, w):
             planes = [
                 np.asarray(Image.fromarray(array[..., k], mode="F").resize((w, h), Image.Resampling.BILINEAR))
@@ -198,6 +200,29 @@ class TFLiteClassifier:
             ]
             array = np.stack(planes, axis=-1)
         return array
+
+    @property
+    def _pads(self) -> bool:
+        """Whether the model was trained on images padded (not resized) to its input size."""
+        return self.metadata.get("input", {}).get("resize_mode") == "pad"
+
+    def _pad(self, array: np.ndarray) -> np.ndarray:
+        """Centre a smaller image on a zero background of the model's size, as the training
+        pipeline's ``resize_mode="pad"`` does; a larger one is refused (padding never shrinks)."""
+        h, w, _ = self.input_shape
+        ih, iw = array.shape[:2]
+        if (ih, iw) == (h, w):
+            return array
+        if ih > h or iw > w:
+            raise ValueError(
+                f"The model was trained on images padded to {h}x{w} (resize_mode='pad'), which "
+                f"never shrinks them; this image is {ih}x{iw}. Crop or resize it to at most "
+                f"{h}x{w} first. Received: image of shape {array.shape}"
+            )
+        top, left = (h - ih) // 2, (w - iw) // 2
+        out = np.zeros((h, w, array.shape[-1]), np.float32)
+        out[top : top + ih, left : left + iw] = array
+        return out
 
     def preprocess(self, images: Any) -> np.ndarray:
         """Images (one or a batch) as the model's input tensor ``(N, H, W, C)``, quantized if needed."""

@@ -15,7 +15,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import keras
 import numpy as np
 
 from kerascv_course.export.report import compare_tflite, keras_latency, keras_probabilities
@@ -32,6 +31,7 @@ from kerascv_course.export.tflite import (
     with_preprocessing,
 )
 from kerascv_course.utils.files import write_json
+from kerascv_course.utils.model_card import read_card
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def dataset_arrays(
     data_dir: str | None = None,
     seed: int = 0,
     dataset_kwargs: dict[str, Any] | None = None,
+    resize_mode: str = "resize",
+    preprocessing: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Images and labels of one split through the training pipeline (no augmentation).
 
@@ -79,6 +81,9 @@ def dataset_arrays(
             see every class, whatever order the split is stored in).
         load_size, data_dir, seed, dataset_kwargs: passed to ``load_dataset`` (``load_size`` is the
             ``image_size`` of generated data; ``dataset_kwargs`` e.g. ``num_examples``).
+        resize_mode: how images reach ``image_size`` (``"resize"`` or ``"pad"``, as the run trained).
+        preprocessing: the model's own normalisation (a :class:`Preprocessing`, from its card),
+            used instead of the dataset's when ``raw`` is false.
 
     Returns:
         ``(images float32 (N, H, W, C), labels (N, ...), info)``.
@@ -92,10 +97,15 @@ def dataset_arrays(
         ds = ds.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=False)
     if limit is not None:
         ds = ds.take(limit)
-    pipe_info = dataclasses.replace(info, mean=None, std=None) if raw else info
+    if raw:
+        pipe_info = dataclasses.replace(info, mean=None, std=None)
+    elif preprocessing is not None:
+        pipe_info = dataclasses.replace(info, mean=tuple(preprocessing.mean), std=tuple(preprocessing.std))
+    else:
+        pipe_info = info
     pipe = make_pipeline(
         ds, pipe_info, training=False, batch_size=256, image_size=tuple(image_size),
-        channels=channels, cache=False,
+        channels=channels, cache=False, resize_mode=resize_mode,
     )
     images, labels = [], []
     for x, y in pipe.as_numpy_iterator():
@@ -178,14 +188,27 @@ def export_source(
         raise ValueError("`quantizations` is empty. Received: quantizations=()")
     size = _as_size(input_size)
     model_path, recipe = resolve_source(source)
-    recipe = recipe or {}
+    card = read_card(model_path)
+    trained = (card or {}).get("dataset") or {}
+    recipe = recipe or {  # a .keras file without its run folder: what its card says
+        "dataset": trained.get("name"), "dataset_kwargs": trained.get("kwargs"),
+        "image_size": trained.get("image_size"), "seed": trained.get("seed", 0),
+        "test_split": trained.get("test_split"), "resize_mode": card["input"]["resize_mode"] if card else None,
+    }
     dataset = dataset or recipe.get("dataset")
     split = split or recipe.get("test_split") or "test"
     data_dir = data_dir or recipe.get("data_dir")
+    resize_mode = recipe.get("resize_mode") or "resize"
     if "int8" in quantizations and "tflite" in formats and dataset is None:
         raise ValueError(
             "int8 quantization needs representative images: the source has no recipe.json naming "
             "its dataset, so pass `dataset` (--dataset NAME). Received: dataset=None"
+        )
+    if card is None and dataset is None:
+        raise ValueError(
+            f"The input normalisation of {model_path!r} is unknown (no model card inside it, no "
+            "recipe.json beside it), so an export would be fed the wrong pixels: pass `dataset` "
+            "(--dataset NAME, the dataset it was trained on). Received: dataset=None"
         )
     single_file = output is not None and os.fspath(output).endswith(".tflite")
     if single_file and (len(quantizations) != 1 or tuple(formats) != ("tflite",)):
@@ -200,7 +223,9 @@ def export_source(
             raise FileNotFoundError(f"The parent folder of `output` does not exist: {parent!r}. Received: output={folder!r}")
         os.makedirs(folder, exist_ok=True)
 
-    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    from kerascv_course.training.run_folder import load_keras_model
+
+    model = load_keras_model(model_path)
     _, h, w, c = model.input_shape
     info = None
     preprocessing = None
@@ -210,24 +235,29 @@ def export_source(
     dataset_kwargs = (recipe.get("dataset_kwargs") or {}) if recipe.get("dataset") == dataset else {}
     feed_size = size or (h, w)
     fold = fold_preprocessing
+    if card is not None:  # what the model was trained with, whatever data it is measured on
+        preprocessing = Preprocessing.from_card(card, input_size=size)
     if dataset is not None:
         images, labels, info = dataset_arrays(
             dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
             limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
-            dataset_kwargs=dataset_kwargs,
+            dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+            preprocessing=None if fold else preprocessing,
         )
-        preprocessing = Preprocessing.from_info(info, input_size=size)
+        if preprocessing is None:
+            preprocessing = Preprocessing.from_info(info, input_size=size, resize_mode=resize_mode)
         if "int8" in quantizations:
             calibration, _, _ = dataset_arrays(
                 dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
                 limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
-                data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs,
+                data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+                preprocessing=None if fold else preprocessing,
             )
-    elif size is not None:
-        preprocessing = Preprocessing(input_size=size)  # resize only: no statistics known
     fold = fold and preprocessing is not None
     reference = with_preprocessing(model, preprocessing) if fold else model
-    class_names = list(info.class_names) if info is not None and info.class_names else None
+    class_names = (card or {}).get("class_names") or (
+        list(info.class_names) if info is not None and info.class_names else None
+    )
     if class_names is not None and len(class_names) != int(model.output_shape[-1]):
         class_names = None
 
