@@ -23,6 +23,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image, UnidentifiedImageError
 
+from kerascv_course.export.manifest import check_published
 from kerascv_course.export.tflite_file import read_metadata, read_model_bytes
 
 _QUANTIZED = (np.int8, np.uint8, np.int16)
@@ -74,10 +75,14 @@ class TFLiteClassifier:
         labels: class names, or a labels file; default: the names stored in the model's metadata,
             else ``<stem>.labels.txt`` or ``labels.txt`` beside the model, else ``"0"``, ``"1"``, ….
         num_threads: LiteRT interpreter threads (``None``: LiteRT's default).
+        check_export: refuse a file its export folder's manifest does not list (the default;
+            ``False`` is for the exporter's own check of a file it has just written).
 
     Raises:
         FileNotFoundError: when ``path`` (or a labels file) does not exist.
-        ValueError: when the file is not a TFLite model, or is not a single-input image classifier.
+        ValueError: when the file is not a TFLite model, or is not a single-input image classifier,
+            or lies in an export folder whose ``export_manifest.json`` does not list it with these
+            bytes (an interrupted export; see :mod:`kerascv_course.export.manifest`).
 
     Example:
         >>> clf = TFLiteClassifier("model_int8.tflite")
@@ -91,9 +96,12 @@ class TFLiteClassifier:
         labels: Sequence[str] | str | os.PathLike[str] | None = None,
         *,
         num_threads: int | None = None,
+        check_export: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         content = read_model_bytes(self.path)
+        if check_export:  # one file of an interrupted multi-file export: refused
+            check_published(self.path, content)
         self.metadata: dict[str, Any] = read_metadata(content, source=self.path) or {}
         try:
             self._interpreter = Interpreter(model_content=content, num_threads=num_threads)

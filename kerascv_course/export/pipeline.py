@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kerascv_course.export.inference import labels_path_for
+from kerascv_course.export.manifest import publish, unpublish
 from kerascv_course.export.report import compare_tflite, keras_latency, keras_probabilities
 from kerascv_course.export.tflite import (
     DEFAULT_CALIBRATION_SAMPLES,
@@ -30,7 +32,7 @@ from kerascv_course.export.tflite import (
     publish_mode,
     with_preprocessing,
 )
-from kerascv_course.utils.files import write_json
+from kerascv_course.utils.files import FolderLock, write_json
 from kerascv_course.utils.model_card import read_card
 
 log = logging.getLogger(__name__)
@@ -223,91 +225,100 @@ def export_source(
             raise FileNotFoundError(f"The parent folder of `output` does not exist: {parent!r}. Received: output={folder!r}")
         os.makedirs(folder, exist_ok=True)
 
-    from kerascv_course.training.run_folder import load_keras_model
+    # One process writes an export folder: a second export into it is refused with the holder's
+    # PID; a lock left by a killed export is taken over.
+    with FolderLock(folder, "export folder"):
+        from kerascv_course.training.run_folder import load_keras_model
 
-    model = load_keras_model(model_path)
-    _, h, w, c = model.input_shape
-    info = None
-    preprocessing = None
-    images = labels = calibration = None
-    load_size = recipe.get("image_size")
-    seed = int(recipe.get("seed", 0))
-    dataset_kwargs = (recipe.get("dataset_kwargs") or {}) if recipe.get("dataset") == dataset else {}
-    feed_size = size or (h, w)
-    fold = fold_preprocessing
-    if card is not None:  # what the model was trained with, whatever data it is measured on
-        preprocessing = Preprocessing.from_card(card, input_size=size)
-    if dataset is not None:
-        images, labels, info = dataset_arrays(
-            dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
-            limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
-            dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
-            preprocessing=None if fold else preprocessing,
-        )
-        if preprocessing is None:
-            preprocessing = Preprocessing.from_info(info, input_size=size, resize_mode=resize_mode)
-        if "int8" in quantizations:
-            calibration, _, _ = dataset_arrays(
-                dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
-                limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
-                data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+        model = load_keras_model(model_path)
+        _, h, w, c = model.input_shape
+        info = None
+        preprocessing = None
+        images = labels = calibration = None
+        load_size = recipe.get("image_size")
+        seed = int(recipe.get("seed", 0))
+        dataset_kwargs = (recipe.get("dataset_kwargs") or {}) if recipe.get("dataset") == dataset else {}
+        feed_size = size or (h, w)
+        fold = fold_preprocessing
+        if card is not None:  # what the model was trained with, whatever data it is measured on
+            preprocessing = Preprocessing.from_card(card, input_size=size)
+        if dataset is not None:
+            images, labels, info = dataset_arrays(
+                dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
+                limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
+                dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
                 preprocessing=None if fold else preprocessing,
             )
-    fold = fold and preprocessing is not None
-    reference = with_preprocessing(model, preprocessing) if fold else model
-    class_names = (card or {}).get("class_names") or (
-        list(info.class_names) if info is not None and info.class_names else None
-    )
-    if class_names is not None and len(class_names) != int(model.output_shape[-1]):
-        class_names = None
-
-    output_kind = _output_kind(model)
-    keras_probs = keras_probabilities(reference, images, output_kind) if images is not None else None
-    report: dict[str, Any] = {
-        "title": f"{model.name}: Keras vs LiteRT" + (f" on {dataset} ({split})" if dataset else ""),
-        "source": os.fspath(source),
-        "model_file": model_path,
-        "dataset": dataset,
-        "split": split if dataset else None,
-        "num_images": int(len(images)) if images is not None else 0,
-        "preprocessing_folded": bool(fold),
-        "preprocessing": dataclasses.asdict(preprocessing) if preprocessing else None,
-        "calibration_samples": int(len(calibration)) if calibration is not None else 0,
-        "num_threads": num_threads,
-        "keras": {
-            "size_bytes": os.path.getsize(model_path),
-            "accuracy": (
-                float(np.mean(keras_probs.argmax(-1) == labels.reshape(keras_probs.argmax(-1).shape)))
-                if keras_probs is not None else None
-            ),
-            "latency_ms": keras_latency(reference, runs=latency_runs)["median_ms"] if latency_runs else None,
-        },
-        "exports": [],
-    }
-    if "tflite" in formats:
-        for q in quantizations:
-            path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
-            io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
-            exported = export_tflite(
-                model, path, q, calibration if q == "int8" else None,
-                preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
-                calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
-                metadata={"source": os.fspath(source), "dataset": dataset}, **io,
-            )
-            row = compare_tflite(
-                exported.path, reference, images, labels, keras_probs=keras_probs,
-                latency_runs=latency_runs, num_threads=num_threads,
-            )
-            row["seconds"] = exported.seconds
-            report["exports"].append(row)
-    if "onnx" in formats:
-        from kerascv_course.export.onnx import export_onnx
-
-        report["onnx"] = export_onnx(
-            reference, os.path.join(folder, "model.onnx"),
-            check_data=images[:32] if images is not None else None,
+            if preprocessing is None:
+                preprocessing = Preprocessing.from_info(info, input_size=size, resize_mode=resize_mode)
+            if "int8" in quantizations:
+                calibration, _, _ = dataset_arrays(
+                    dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
+                    limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
+                    data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+                    preprocessing=None if fold else preprocessing,
+                )
+        fold = fold and preprocessing is not None
+        reference = with_preprocessing(model, preprocessing) if fold else model
+        class_names = (card or {}).get("class_names") or (
+            list(info.class_names) if info is not None and info.class_names else None
         )
-    write_json(os.path.join(folder, REPORT_NAME), report)
-    publish_mode(os.path.join(folder, REPORT_NAME))
-    report["report_path"] = os.path.join(folder, REPORT_NAME)
-    return report
+        if class_names is not None and len(class_names) != int(model.output_shape[-1]):
+            class_names = None
+
+        output_kind = _output_kind(model)
+        keras_probs = keras_probabilities(reference, images, output_kind) if images is not None else None
+        report: dict[str, Any] = {
+            "title": f"{model.name}: Keras vs LiteRT" + (f" on {dataset} ({split})" if dataset else ""),
+            "source": os.fspath(source),
+            "model_file": model_path,
+            "dataset": dataset,
+            "split": split if dataset else None,
+            "num_images": int(len(images)) if images is not None else 0,
+            "preprocessing_folded": bool(fold),
+            "preprocessing": dataclasses.asdict(preprocessing) if preprocessing else None,
+            "calibration_samples": int(len(calibration)) if calibration is not None else 0,
+            "num_threads": num_threads,
+            "keras": {
+                "size_bytes": os.path.getsize(model_path),
+                "accuracy": (
+                    float(np.mean(keras_probs.argmax(-1) == labels.reshape(keras_probs.argmax(-1).shape)))
+                    if keras_probs is not None else None
+                ),
+                "latency_ms": keras_latency(reference, runs=latency_runs)["median_ms"] if latency_runs else None,
+            },
+            "exports": [],
+        }
+        # All or nothing: the files about to be written leave the manifest first and join it last.
+        planned = [os.path.basename(os.fspath(output)) if single_file else f"model_{q}.tflite" for q in quantizations] if "tflite" in formats else []
+        planned += [labels_path_for(name) for name in planned]
+        planned += (["model.onnx"] if "onnx" in formats else []) + [REPORT_NAME]
+        unpublish(folder, planned)
+        if "tflite" in formats:
+            for q in quantizations:
+                path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
+                io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
+                exported = export_tflite(
+                    model, path, q, calibration if q == "int8" else None,
+                    preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
+                    calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
+                    metadata={"source": os.fspath(source), "dataset": dataset}, **io,
+                )
+                row = compare_tflite(
+                    exported.path, reference, images, labels, keras_probs=keras_probs,
+                    latency_runs=latency_runs, num_threads=num_threads,
+                )
+                row["seconds"] = exported.seconds
+                report["exports"].append(row)
+        if "onnx" in formats:
+            from kerascv_course.export.onnx import export_onnx
+
+            report["onnx"] = export_onnx(
+                reference, os.path.join(folder, "model.onnx"),
+                check_data=images[:32] if images is not None else None,
+            )
+        write_json(os.path.join(folder, REPORT_NAME), report)
+        publish_mode(os.path.join(folder, REPORT_NAME))
+        publish(folder, [name for name in planned if os.path.isfile(os.path.join(folder, name))])
+        report["report_path"] = os.path.join(folder, REPORT_NAME)
+        return report
