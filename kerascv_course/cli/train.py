@@ -121,6 +121,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     for path in paths:  # unfinished run folders and non-.keras files are answered here, without TF
         resolve_model_source(path, argument="model")
+    from kerascv_course.evaluation.classification import check_ensemble_sources
+
+    check_ensemble_sources(paths)  # members that disagree are refused before TensorFlow loads
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"The folder of --output does not exist. Received: output={output!r}")
     from kerascv_course.evaluation.classification import evaluate_classifier

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,17 +125,62 @@ def load_model(path: str) -> tuple[Any, dict[str, Any] | None, str | None]:
     return source.load(), recipe, source.run.path if source.run is not None else None
 
 
+def _differ(what: str, values: dict[str, Any], why: str, paths: Sequence[str]) -> None:
+    if len({repr(v) for v in values.values()}) > 1:
+        shown = ", ".join(f"{p!r}: {v!r}" for p, v in values.items())
+        raise ValueError(
+            f"The models of an ensemble must have the same {what} ({why}); they differ: {shown}. "
+            f"Received: ensemble={list(paths)!r}"
+        )
+
+
+def check_ensemble_sources(paths: Sequence[str]) -> None:
+    """``ValueError`` unless the members agree on what their run folders and model cards say —
+    training dataset, class names, classes and input size — checked without TensorFlow, before
+    any model is loaded."""
+    from kerascv_course.training.run_folder import resolve_model_source
+
+    if len(paths) < 2:
+        return
+    datasets, names, classes, sizes = {}, {}, {}, {}
+    for path in paths:
+        source = resolve_model_source(path, argument="model")
+        card = source.card or {}
+        trained = (source.recipe.dataset if source.recipe is not None else None) or (card.get("dataset") or {}).get("name")
+        if trained:
+            datasets[path] = trained
+        if card.get("class_names"):
+            names[path] = list(card["class_names"])
+            classes[path] = len(card["class_names"])
+        if card.get("input"):
+            sizes[path] = tuple(card["input"]["image_size"]) + (card["input"]["channels"],)
+    why = "class k must mean the same thing in every member whose outputs are averaged"
+    _differ("training dataset", datasets, why, paths)
+    _differ("classes", classes, why, paths)
+    _differ("class names", names, why, paths)
+    _differ("input size", sizes, "every member must see the same images", paths)
+
+
 def check_ensemble(paths: Sequence[str], loaded: Sequence[tuple[Any, dict[str, Any] | None, Any]]) -> None:
     """``ValueError`` unless the members of an ensemble agree: the same classes, the same input
-    channels, and (where a member has a recipe) the same training dataset — so that class k means
-    the same thing in every member whose outputs are averaged."""
+    size and channels, and (where a member has a recipe or a model card) the same training
+    dataset and class names — so that class k means the same thing in every member whose outputs
+    are averaged."""
+    from kerascv_course.utils.model_card import model_card
+
     outputs = {int(m.output_shape[-1]) for m, _, _ in loaded}
     if len(outputs) != 1:
         raise ValueError(f"The models of an ensemble must have the same classes. Received: {sorted(outputs)} classes")
     channels = {int(m.input_shape[-1]) for m, _, _ in loaded}
     if len(channels) != 1:
         raise ValueError(f"The models of an ensemble must take the same channels. Received: {sorted(channels)}")
-    trained = {p: r.get("dataset") for p, (_, r, _) in zip(paths, loaded) if r}
+    _differ("input size", {p: tuple(m.input_shape[1:3]) for p, (m, _, _) in zip(paths, loaded)},
+            "every member must see the same images", paths)
+    trained = {}
+    for p, (m, r, _) in zip(paths, loaded):
+        name = (r or {}).get("dataset") or ((model_card(m) or {}).get("dataset") or {}).get("name")
+        if name:
+            trained[p] = name
     if len(set(trained.values())) > 1:
         shown = ", ".join(f"{p!r} on {d!r}" for p, d in trained.items())
         raise ValueError(
@@ -142,6 +188,9 @@ def check_ensemble(paths: Sequence[str], loaded: Sequence[tuple[Any, dict[str, A
             f"classes mean different things, so their outputs cannot be averaged. "
             f"Received: ensemble={list(paths)!r}"
         )
+    names = {p: (model_card(m) or {}).get("class_names") for p, (m, _, _) in zip(paths, loaded)}
+    _differ("class names", {p: n for p, n in names.items() if n},
+            "class k must mean the same thing in every member whose outputs are averaged", paths)
 
 
 def scaled_sides(size: int, sides: Sequence[int] = MULTISCALE_SIDES) -> list[int]:
@@ -274,11 +323,23 @@ def evaluate_classifier(
     if not paths:
         raise ValueError("`models` must name at least one model. Received: models=[]")
     check_tta(tta)
+    check_ensemble_sources(paths)
     loaded = [load_model(p) for p in paths]
-    recipe = next((r for _, r, _ in loaded if r), None) or {}
+    from kerascv_course.utils.model_card import model_card
+
+    cards = [model_card(m) for m, _, _ in loaded]
+    recipe = next((r for _, r, _ in loaded if r), None)
+    if recipe is None:  # .keras files without their run folder: what their card says
+        trained = next(((c.get("dataset") or {}) for c in cards if c and c.get("dataset")), {})
+        recipe = {"dataset": trained.get("name"), "dataset_kwargs": trained.get("kwargs"),
+                  "image_size": trained.get("image_size"), "seed": trained.get("seed", 0),
+                  "test_split": trained.get("test_split")}
     dataset = dataset or recipe.get("dataset")
     if not dataset:
-        raise ValueError("Pass --dataset: the model is not in a run folder with a recipe.json. Received: dataset=None")
+        raise ValueError(
+            "Pass --dataset (the dataset the model was trained on): the model has no model card and "
+            "is not in a run folder with a recipe.json. Received: dataset=None"
+        )
     split = split or recipe.get("test_split") or "test"
     data_dir = data_dir if data_dir is not None else recipe.get("data_dir")
     check_ensemble(paths, loaded)
@@ -300,8 +361,16 @@ def evaluate_classifier(
     if max_examples is not None:
         ds = ds.take(max_examples)
     probabilities, labels = [], None
-    for model, _, _ in loaded:
+    for (model, member_recipe, _), card in zip(loaded, cards):
         stored = info.image_shape[:2]
+        resize_mode = (card or {}).get("input", {}).get("resize_mode") or (member_recipe or {}).get("resize_mode") or "resize"
+        member_info = info
+        if card is not None:  # normalise as the model was trained, whatever the data
+            spec = card["input"]
+            member_info = dataclasses.replace(
+                info, mean=tuple(spec["mean"]) if spec.get("mean") is not None else None,
+                std=tuple(spec["std"]) if spec.get("std") is not None else None,
+            )
         if tta == "none":  # exactly the trainer's evaluation: resized as the pipeline resizes
             load_size = tuple(model.input_shape[1:3])
         elif None in stored:
@@ -311,8 +380,9 @@ def evaluate_classifier(
         batches = make_pipeline(
             ds, info, training=False, batch_size=batch_size, image_size=load_size,
             channels=model.input_shape[-1], normalize=False, cache=False,
+            resize_mode=resize_mode if tta == "none" else "resize",
         )
-        probs, y = predict_probabilities(model, batches, info, tta=tta, resize=resize, scales=scales)
+        probs, y = predict_probabilities(model, batches, member_info, tta=tta, resize=resize, scales=scales)
         if labels is not None and not np.array_equal(labels, y):
             raise ValueError("The dataset's order changed between models; cannot ensemble. Received: differing labels")
         labels = y

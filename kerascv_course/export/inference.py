@@ -23,6 +23,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image, UnidentifiedImageError
 
+from kerascv_course.export.manifest import check_published
 from kerascv_course.export.tflite_file import read_metadata, read_model_bytes
 
 _QUANTIZED = (np.int8, np.uint8, np.int16)
@@ -74,10 +75,14 @@ class TFLiteClassifier:
         labels: class names, or a labels file; default: the names stored in the model's metadata,
             else ``<stem>.labels.txt`` or ``labels.txt`` beside the model, else ``"0"``, ``"1"``, ….
         num_threads: LiteRT interpreter threads (``None``: LiteRT's default).
+        check_export: refuse a file its export folder's manifest does not list (the default;
+            ``False`` is for the exporter's own check of a file it has just written).
 
     Raises:
         FileNotFoundError: when ``path`` (or a labels file) does not exist.
-        ValueError: when the file is not a TFLite model, or is not a single-input image classifier.
+        ValueError: when the file is not a TFLite model, or is not a single-input image classifier,
+            or lies in an export folder whose ``export_manifest.json`` does not list it with these
+            bytes (an interrupted export; see :mod:`kerascv_course.export.manifest`).
 
     Example:
         >>> clf = TFLiteClassifier("model_int8.tflite")
@@ -91,9 +96,12 @@ class TFLiteClassifier:
         labels: Sequence[str] | str | os.PathLike[str] | None = None,
         *,
         num_threads: int | None = None,
+        check_export: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         content = read_model_bytes(self.path)
+        if check_export:  # one file of an interrupted multi-file export: refused
+            check_published(self.path, content)
         self.metadata: dict[str, Any] = read_metadata(content, source=self.path) or {}
         try:
             self._interpreter = Interpreter(model_content=content, num_threads=num_threads)
@@ -172,10 +180,10 @@ class TFLiteClassifier:
                 )
             if image.mode != mode:
                 image = image.convert(mode)
-            if image.size != (w, h):
+            if image.size != (w, h) and not self._pads:
                 image = image.resize((w, h), Image.Resampling.BILINEAR)
             array = np.asarray(image, dtype=np.float32)
-            return array[..., None] if array.ndim == 2 else array
+            return self._pad(array[..., None] if array.ndim == 2 else array)
         array = np.asarray(image)
         if array.dtype.kind not in "uif" or array.ndim not in (2, 3):
             raise TypeError(
@@ -191,6 +199,8 @@ class TFLiteClassifier:
                 f"channel(s). Received: image.shape={array.shape}"
             )
         array = array.astype(np.float32)
+        if self._pads:
+            return self._pad(array)
         if array.shape[:2] != (h, w):
             planes = [
                 np.asarray(Image.fromarray(array[..., k], mode="F").resize((w, h), Image.Resampling.BILINEAR))
@@ -198,6 +208,29 @@ class TFLiteClassifier:
             ]
             array = np.stack(planes, axis=-1)
         return array
+
+    @property
+    def _pads(self) -> bool:
+        """Whether the model was trained on images padded (not resized) to its input size."""
+        return self.metadata.get("input", {}).get("resize_mode") == "pad"
+
+    def _pad(self, array: np.ndarray) -> np.ndarray:
+        """Centre a smaller image on a zero background of the model's size, as the training
+        pipeline's ``resize_mode="pad"`` does; a larger one is refused (padding never shrinks)."""
+        h, w, _ = self.input_shape
+        ih, iw = array.shape[:2]
+        if (ih, iw) == (h, w):
+            return array
+        if ih > h or iw > w:
+            raise ValueError(
+                f"The model was trained on images padded to {h}x{w} (resize_mode='pad'), which "
+                f"never shrinks them; this image is {ih}x{iw}. Crop or resize it to at most "
+                f"{h}x{w} first. Received: image of shape {array.shape}"
+            )
+        top, left = (h - ih) // 2, (w - iw) // 2
+        out = np.zeros((h, w, array.shape[-1]), np.float32)
+        out[top : top + ih, left : left + iw] = array
+        return out
 
     def preprocess(self, images: Any) -> np.ndarray:
         """Images (one or a batch) as the model's input tensor ``(N, H, W, C)``, quantized if needed."""

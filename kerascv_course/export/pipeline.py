@@ -15,9 +15,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import keras
 import numpy as np
 
+from kerascv_course.export.inference import labels_path_for
+from kerascv_course.export.manifest import publish, unpublish
 from kerascv_course.export.report import compare_tflite, keras_latency, keras_probabilities
 from kerascv_course.export.tflite import (
     DEFAULT_CALIBRATION_SAMPLES,
@@ -31,7 +32,8 @@ from kerascv_course.export.tflite import (
     publish_mode,
     with_preprocessing,
 )
-from kerascv_course.utils.files import write_json
+from kerascv_course.utils.files import FolderLock, write_json
+from kerascv_course.utils.model_card import read_card
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ def dataset_arrays(
     data_dir: str | None = None,
     seed: int = 0,
     dataset_kwargs: dict[str, Any] | None = None,
+    resize_mode: str = "resize",
+    preprocessing: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Images and labels of one split through the training pipeline (no augmentation).
 
@@ -79,6 +83,9 @@ def dataset_arrays(
             see every class, whatever order the split is stored in).
         load_size, data_dir, seed, dataset_kwargs: passed to ``load_dataset`` (``load_size`` is the
             ``image_size`` of generated data; ``dataset_kwargs`` e.g. ``num_examples``).
+        resize_mode: how images reach ``image_size`` (``"resize"`` or ``"pad"``, as the run trained).
+        preprocessing: the model's own normalisation (a :class:`Preprocessing`, from its card),
+            used instead of the dataset's when ``raw`` is false.
 
     Returns:
         ``(images float32 (N, H, W, C), labels (N, ...), info)``.
@@ -92,10 +99,15 @@ def dataset_arrays(
         ds = ds.shuffle(10_000, seed=shuffle_seed, reshuffle_each_iteration=False)
     if limit is not None:
         ds = ds.take(limit)
-    pipe_info = dataclasses.replace(info, mean=None, std=None) if raw else info
+    if raw:
+        pipe_info = dataclasses.replace(info, mean=None, std=None)
+    elif preprocessing is not None:
+        pipe_info = dataclasses.replace(info, mean=tuple(preprocessing.mean), std=tuple(preprocessing.std))
+    else:
+        pipe_info = info
     pipe = make_pipeline(
         ds, pipe_info, training=False, batch_size=256, image_size=tuple(image_size),
-        channels=channels, cache=False,
+        channels=channels, cache=False, resize_mode=resize_mode,
     )
     images, labels = [], []
     for x, y in pipe.as_numpy_iterator():
@@ -178,14 +190,27 @@ def export_source(
         raise ValueError("`quantizations` is empty. Received: quantizations=()")
     size = _as_size(input_size)
     model_path, recipe = resolve_source(source)
-    recipe = recipe or {}
+    card = read_card(model_path)
+    trained = (card or {}).get("dataset") or {}
+    recipe = recipe or {  # a .keras file without its run folder: what its card says
+        "dataset": trained.get("name"), "dataset_kwargs": trained.get("kwargs"),
+        "image_size": trained.get("image_size"), "seed": trained.get("seed", 0),
+        "test_split": trained.get("test_split"), "resize_mode": card["input"]["resize_mode"] if card else None,
+    }
     dataset = dataset or recipe.get("dataset")
     split = split or recipe.get("test_split") or "test"
     data_dir = data_dir or recipe.get("data_dir")
+    resize_mode = recipe.get("resize_mode") or "resize"
     if "int8" in quantizations and "tflite" in formats and dataset is None:
         raise ValueError(
             "int8 quantization needs representative images: the source has no recipe.json naming "
             "its dataset, so pass `dataset` (--dataset NAME). Received: dataset=None"
+        )
+    if card is None and dataset is None:
+        raise ValueError(
+            f"The input normalisation of {model_path!r} is unknown (no model card inside it, no "
+            "recipe.json beside it), so an export would be fed the wrong pixels: pass `dataset` "
+            "(--dataset NAME, the dataset it was trained on). Received: dataset=None"
         )
     single_file = output is not None and os.fspath(output).endswith(".tflite")
     if single_file and (len(quantizations) != 1 or tuple(formats) != ("tflite",)):
@@ -200,84 +225,100 @@ def export_source(
             raise FileNotFoundError(f"The parent folder of `output` does not exist: {parent!r}. Received: output={folder!r}")
         os.makedirs(folder, exist_ok=True)
 
-    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-    _, h, w, c = model.input_shape
-    info = None
-    preprocessing = None
-    images = labels = calibration = None
-    load_size = recipe.get("image_size")
-    seed = int(recipe.get("seed", 0))
-    dataset_kwargs = (recipe.get("dataset_kwargs") or {}) if recipe.get("dataset") == dataset else {}
-    feed_size = size or (h, w)
-    fold = fold_preprocessing
-    if dataset is not None:
-        images, labels, info = dataset_arrays(
-            dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
-            limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
-            dataset_kwargs=dataset_kwargs,
-        )
-        preprocessing = Preprocessing.from_info(info, input_size=size)
-        if "int8" in quantizations:
-            calibration, _, _ = dataset_arrays(
-                dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
-                limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
-                data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs,
-            )
-    elif size is not None:
-        preprocessing = Preprocessing(input_size=size)  # resize only: no statistics known
-    fold = fold and preprocessing is not None
-    reference = with_preprocessing(model, preprocessing) if fold else model
-    class_names = list(info.class_names) if info is not None and info.class_names else None
-    if class_names is not None and len(class_names) != int(model.output_shape[-1]):
-        class_names = None
+    # One process writes an export folder: a second export into it is refused with the holder's
+    # PID; a lock left by a killed export is taken over.
+    with FolderLock(folder, "export folder"):
+        from kerascv_course.training.run_folder import load_keras_model
 
-    output_kind = _output_kind(model)
-    keras_probs = keras_probabilities(reference, images, output_kind) if images is not None else None
-    report: dict[str, Any] = {
-        "title": f"{model.name}: Keras vs LiteRT" + (f" on {dataset} ({split})" if dataset else ""),
-        "source": os.fspath(source),
-        "model_file": model_path,
-        "dataset": dataset,
-        "split": split if dataset else None,
-        "num_images": int(len(images)) if images is not None else 0,
-        "preprocessing_folded": bool(fold),
-        "preprocessing": dataclasses.asdict(preprocessing) if preprocessing else None,
-        "calibration_samples": int(len(calibration)) if calibration is not None else 0,
-        "num_threads": num_threads,
-        "keras": {
-            "size_bytes": os.path.getsize(model_path),
-            "accuracy": (
-                float(np.mean(keras_probs.argmax(-1) == labels.reshape(keras_probs.argmax(-1).shape)))
-                if keras_probs is not None else None
-            ),
-            "latency_ms": keras_latency(reference, runs=latency_runs)["median_ms"] if latency_runs else None,
-        },
-        "exports": [],
-    }
-    if "tflite" in formats:
-        for q in quantizations:
-            path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
-            io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
-            exported = export_tflite(
-                model, path, q, calibration if q == "int8" else None,
-                preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
-                calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
-                metadata={"source": os.fspath(source), "dataset": dataset}, **io,
+        model = load_keras_model(model_path)
+        _, h, w, c = model.input_shape
+        info = None
+        preprocessing = None
+        images = labels = calibration = None
+        load_size = recipe.get("image_size")
+        seed = int(recipe.get("seed", 0))
+        dataset_kwargs = (recipe.get("dataset_kwargs") or {}) if recipe.get("dataset") == dataset else {}
+        feed_size = size or (h, w)
+        fold = fold_preprocessing
+        if card is not None:  # what the model was trained with, whatever data it is measured on
+            preprocessing = Preprocessing.from_card(card, input_size=size)
+        if dataset is not None:
+            images, labels, info = dataset_arrays(
+                dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
+                limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
+                dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+                preprocessing=None if fold else preprocessing,
             )
-            row = compare_tflite(
-                exported.path, reference, images, labels, keras_probs=keras_probs,
-                latency_runs=latency_runs, num_threads=num_threads,
-            )
-            row["seconds"] = exported.seconds
-            report["exports"].append(row)
-    if "onnx" in formats:
-        from kerascv_course.export.onnx import export_onnx
-
-        report["onnx"] = export_onnx(
-            reference, os.path.join(folder, "model.onnx"),
-            check_data=images[:32] if images is not None else None,
+            if preprocessing is None:
+                preprocessing = Preprocessing.from_info(info, input_size=size, resize_mode=resize_mode)
+            if "int8" in quantizations:
+                calibration, _, _ = dataset_arrays(
+                    dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
+                    limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
+                    data_dir=data_dir, seed=seed, dataset_kwargs=dataset_kwargs, resize_mode=resize_mode,
+                    preprocessing=None if fold else preprocessing,
+                )
+        fold = fold and preprocessing is not None
+        reference = with_preprocessing(model, preprocessing) if fold else model
+        class_names = (card or {}).get("class_names") or (
+            list(info.class_names) if info is not None and info.class_names else None
         )
-    write_json(os.path.join(folder, REPORT_NAME), report)
-    publish_mode(os.path.join(folder, REPORT_NAME))
-    report["report_path"] = os.path.join(folder, REPORT_NAME)
-    return report
+        if class_names is not None and len(class_names) != int(model.output_shape[-1]):
+            class_names = None
+
+        output_kind = _output_kind(model)
+        keras_probs = keras_probabilities(reference, images, output_kind) if images is not None else None
+        report: dict[str, Any] = {
+            "title": f"{model.name}: Keras vs LiteRT" + (f" on {dataset} ({split})" if dataset else ""),
+            "source": os.fspath(source),
+            "model_file": model_path,
+            "dataset": dataset,
+            "split": split if dataset else None,
+            "num_images": int(len(images)) if images is not None else 0,
+            "preprocessing_folded": bool(fold),
+            "preprocessing": dataclasses.asdict(preprocessing) if preprocessing else None,
+            "calibration_samples": int(len(calibration)) if calibration is not None else 0,
+            "num_threads": num_threads,
+            "keras": {
+                "size_bytes": os.path.getsize(model_path),
+                "accuracy": (
+                    float(np.mean(keras_probs.argmax(-1) == labels.reshape(keras_probs.argmax(-1).shape)))
+                    if keras_probs is not None else None
+                ),
+                "latency_ms": keras_latency(reference, runs=latency_runs)["median_ms"] if latency_runs else None,
+            },
+            "exports": [],
+        }
+        # All or nothing: the files about to be written leave the manifest first and join it last.
+        planned = [os.path.basename(os.fspath(output)) if single_file else f"model_{q}.tflite" for q in quantizations] if "tflite" in formats else []
+        planned += [labels_path_for(name) for name in planned]
+        planned += (["model.onnx"] if "onnx" in formats else []) + [REPORT_NAME]
+        unpublish(folder, planned)
+        if "tflite" in formats:
+            for q in quantizations:
+                path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
+                io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
+                exported = export_tflite(
+                    model, path, q, calibration if q == "int8" else None,
+                    preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
+                    calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
+                    metadata={"source": os.fspath(source), "dataset": dataset}, **io,
+                )
+                row = compare_tflite(
+                    exported.path, reference, images, labels, keras_probs=keras_probs,
+                    latency_runs=latency_runs, num_threads=num_threads,
+                )
+                row["seconds"] = exported.seconds
+                report["exports"].append(row)
+        if "onnx" in formats:
+            from kerascv_course.export.onnx import export_onnx
+
+            report["onnx"] = export_onnx(
+                reference, os.path.join(folder, "model.onnx"),
+                check_data=images[:32] if images is not None else None,
+            )
+        write_json(os.path.join(folder, REPORT_NAME), report)
+        publish_mode(os.path.join(folder, REPORT_NAME))
+        publish(folder, [name for name in planned if os.path.isfile(os.path.join(folder, name))])
+        report["report_path"] = os.path.join(folder, REPORT_NAME)
+        return report

@@ -49,6 +49,7 @@ import tensorflow as tf
 from kerascv_course.export.inference import labels_path_for
 from kerascv_course.export.tflite_file import add_metadata, list_ops
 from kerascv_course.utils.files import atomic_path, probe_writable, write_text
+from kerascv_course.utils.model_card import model_card
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +76,39 @@ class Preprocessing:
         scale: factor from raw pixels to ``[0, 1]``.
         input_size: ``(H, W)`` the exported model accepts (resized to the model's own size inside
             the graph), or ``None`` for the model's own size.
+        resize_mode: how the training pipeline brought images to the model's size: ``"resize"``
+            (bilinear) or ``"pad"`` (centred on a zero background); recorded in the metadata so
+            :class:`~kerascv_course.export.inference.TFLiteClassifier` prepares images the same way.
     """
 
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
     scale: float = 1.0 / 255.0
     input_size: tuple[int, int] | None = None
+    resize_mode: str = "resize"
 
     @classmethod
-    def from_info(cls, info: Any, input_size: int | Sequence[int] | None = None) -> Preprocessing:
+    def from_card(cls, card: dict[str, Any], input_size: int | Sequence[int] | None = None) -> Preprocessing:
+        """The preprocessing recorded in a model card (:mod:`kerascv_course.utils.model_card`)."""
+        spec = card["input"]
+        mean, std = spec.get("mean"), spec.get("std")
+        return cls(
+            mean=tuple(float(m) for m in mean) if mean is not None else (0.0,),
+            std=tuple(float(s) for s in std) if std is not None else (1.0,),
+            scale=float(spec.get("scale", 1.0 / 255.0)),
+            input_size=_as_size(input_size),
+            resize_mode=str(spec.get("resize_mode", "resize")),
+        )
+
+    @classmethod
+    def from_info(cls, info: Any, input_size: int | Sequence[int] | None = None,
+                  resize_mode: str = "resize") -> Preprocessing:
         """The preprocessing of a dataset's :class:`~kerascv_course.data.DatasetInfo` (mean/std)."""
         size = _as_size(input_size)
         if info.mean is None or info.std is None:
-            return cls(input_size=size)
-        return cls(mean=tuple(float(m) for m in info.mean), std=tuple(float(s) for s in info.std), input_size=size)
+            return cls(input_size=size, resize_mode=resize_mode)
+        return cls(mean=tuple(float(m) for m in info.mean), std=tuple(float(s) for s in info.std),
+                   input_size=size, resize_mode=resize_mode)
 
     def per_channel(self, channels: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std as arrays of length ``channels`` (as the pipeline's ``normalize`` does)."""
@@ -420,13 +440,17 @@ def export_tflite(
         input_type: dtype of the input tensor for ``"int8"``: ``"float32"``, ``"int8"`` or
             ``"uint8"`` (other modes keep float32).
         output_type: dtype of the output tensor for ``"int8"``, as ``input_type``.
-        preprocessing: the normalisation ``model`` expects. Folded (the default), the exported
+        preprocessing: the normalisation ``model`` expects (default: the one in the model's card
+            — a model trained by this package, or loaded with
+            :func:`~kerascv_course.training.run_folder.load_keras_model`, carries it). Folded (the default), the exported
             model takes raw pixels and normalises (and resizes) them itself; with
             ``fold_preprocessing=False`` the graph is ``model`` unchanged and the normalisation is
             only recorded in the metadata (:class:`TFLiteClassifier` applies it on the host).
-            ``None``: export ``model`` as it is, input convention unknown.
+            ``None`` for a model without a card: export ``model`` as it is, input convention
+            unknown (``TFLiteClassifier`` then feeds raw pixels ``0..255``).
         fold_preprocessing: fold ``preprocessing`` into the graph (see above).
-        class_names: stored in the metadata and written to ``<stem>.labels.txt`` beside ``path``.
+        class_names: stored in the metadata and written to ``<stem>.labels.txt`` beside ``path``
+            (default: the model card's).
         calibration_samples: how many representative images calibrate ``"int8"``.
         allow_float_fallback: for ``"int8"``, accept operators left in float (with
             quantize/dequantize around them) instead of raising.
@@ -486,6 +510,18 @@ def export_tflite(
         raise ValueError(f"`calibration_samples` must be a positive integer. Received: calibration_samples={calibration_samples!r}")
     _image_input_shape(model)
     path = check_output_path(path)
+    card = model_card(model)
+    if card is not None:  # a model trained by this package knows its input convention
+        if preprocessing is None:
+            preprocessing = Preprocessing.from_card(card)
+        if class_names is None and card.get("class_names") and len(card["class_names"]) == int(model.output_shape[-1]):
+            class_names = list(card["class_names"])
+    if preprocessing is not None and preprocessing.resize_mode == "pad" and preprocessing.input_size is not None:
+        raise ValueError(
+            "The model was trained on images padded to its input size (resize_mode='pad'), so a "
+            "resize from another input size cannot be folded in; drop `input_size`. "
+            f"Received: input_size={preprocessing.input_size}"
+        )
     fold = preprocessing is not None and fold_preprocessing
     exported = with_preprocessing(model, preprocessing) if fold else model
     input_shape = tuple(exported.input_shape[1:])
@@ -568,10 +604,12 @@ def _input_record(preprocessing: Preprocessing | None, folded: bool) -> dict[str
             "mean": list(preprocessing.mean),
             "std": list(preprocessing.std),
             "scale": preprocessing.scale,
+            "resize_mode": preprocessing.resize_mode,
         }
     return {
         "pixels": "raw",
         "range": [0, 255],
+        "resize_mode": preprocessing.resize_mode,
         "folded": {
             "mean": list(preprocessing.mean),
             "std": list(preprocessing.std),

@@ -16,6 +16,7 @@ import numpy as np
 from kerascv_course.training.checkpoint import load_variables
 from kerascv_course.training.run_folder import RunFolder
 from kerascv_course.utils.files import atomic_path, write_text
+from kerascv_course.utils.model_card import model_card, write_card
 
 
 def history_columns(rows: list[dict[str, float]]) -> dict[str, list[float]]:
@@ -54,9 +55,13 @@ def final_metrics(logs: dict[str, float], task: str) -> dict[str, float]:
 
 
 def save_model(model: Any, path: str) -> None:
-    """``model.save`` into ``path`` atomically."""
+    """``model.save`` into ``path`` atomically, with the model's card inside
+    (:mod:`kerascv_course.utils.model_card`) when it has one."""
+    card = model_card(model)
     with atomic_path(path) as tmp:
         model.save(tmp)
+        if card is not None:
+            write_card(tmp, card)
 
 
 def save_best(model: Any, npz: str, path: str) -> None:

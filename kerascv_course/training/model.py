@@ -17,6 +17,7 @@ import keras
 from kerascv_course.models import get_spec
 from kerascv_course.training.checks import task_score
 from kerascv_course.training.recipe import Recipe
+from kerascv_course.utils.model_card import attach_card, make_card
 
 
 def build_model(recipe: Recipe, info: Any) -> keras.Model:
@@ -42,7 +43,19 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
         # Mixed precision computes in float16/bfloat16; the loss and metrics want float32 outputs.
         output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(model.outputs[0])
         model = keras.Model(model.inputs, output, name=model.name)
-    return model
+    return attach_card(model, run_card(recipe, info, (h, w, c)))
+
+
+def run_card(recipe: Recipe, info: Any, input_shape: tuple[int, int, int]) -> dict[str, Any]:
+    """The model card of a run (:mod:`kerascv_course.utils.model_card`): how its model's input
+    is prepared, its class names and its dataset, saved inside ``model.keras``/``best.keras``."""
+    return make_card(
+        task=info.task, class_names=list(info.class_names) if info.class_names else None,
+        image_size=input_shape[:2], channels=input_shape[2], mean=info.mean, std=info.std,
+        resize_mode=recipe.resize_mode,
+        dataset=dict(name=recipe.dataset, kwargs=dict(recipe.dataset_kwargs), image_size=recipe.image_size,
+                     seed=recipe.seed, test_split=recipe.test_split),
+    )
 
 
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from kerascv_course.training.recipe import Recipe
 from kerascv_course.utils.files import FolderLock, probe_writable, write_json, write_text
+from kerascv_course.utils.model_card import attach_card, read_card
 
 
 class RunFolder:
@@ -163,19 +164,21 @@ class RunFolder:
 
 
 def load_keras_model(path: str) -> Any:
-    """Load a ``.keras`` file with ``safe_mode=True`` and the zoo's custom objects registered."""
+    """Load a ``.keras`` file with ``safe_mode=True`` and the zoo's custom objects registered; the
+    model card stored in the file (:mod:`kerascv_course.utils.model_card`) is attached to it."""
     import keras
 
     import kerascv_course.models.layers  # noqa: F401  (the zoo's custom layers)
     import kerascv_course.training.losses  # noqa: F401  (segmentation losses in compile configs)
 
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError, KeyError, TypeError) as err:
         raise ValueError(
             f"{path!r} cannot be loaded as a Keras model of this package ({err}). "
             f"Received: model={path!r}"
         ) from err
+    return attach_card(model, read_card(path))
 
 
 @dataclass(frozen=True)
@@ -193,8 +196,13 @@ class ModelSource:
     recipe: Recipe | None
 
     def load(self) -> Any:
-        """The model, loaded with ``safe_mode=True``."""
+        """The model, loaded with ``safe_mode=True`` (its card attached)."""
         return load_keras_model(self.model_path)
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        """The model card inside the ``.keras`` file (``None`` for a file saved by plain Keras)."""
+        return read_card(self.model_path)
 
 
 def resolve_model_source(source: str | os.PathLike[str], *, argument: str = "source") -> ModelSource:

@@ -36,6 +36,7 @@ worker trains under its own ``--strategy`` (e.g. ``mirrored`` over its GPUs).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from kerascv_course.training.checks import task_score
 from kerascv_course.training.recipe import apply_hparams
 from kerascv_course.tuning.spaces import SearchSpace, encode_choice, resolve_space
-from kerascv_course.utils.files import atomic_path, write_json
+from kerascv_course.utils.files import FolderLock, atomic_path, write_json
 
 if TYPE_CHECKING:
     from kerascv_course.tuning.hypermodel import CourseHyperModel
@@ -485,41 +486,44 @@ def tune(
     }
     check_search_dir(out, record, overwrite=recipe.overwrite and role != "worker")
     # Everything above is checked without TensorFlow; the search starts here.
-    from kerascv_course.training.model import run_settings
-    from kerascv_course.training.run_data import load_splits
-    from kerascv_course.training.strategy import check_global_batch, get_strategy
+    # One process writes a search folder (the chief; workers only run trials): a second search
+    # into it is refused at once with the holder's PID, a lock left by a killed one is taken over.
+    with FolderLock(out, "search folder") if role != "worker" else contextlib.nullcontext():
+        from kerascv_course.training.model import run_settings
+        from kerascv_course.training.run_data import load_splits
+        from kerascv_course.training.strategy import check_global_batch, get_strategy
 
-    strategy = get_strategy(recipe.strategy)  # before any TF op: cpu:N splits the devices
-    batch_sizes = {recipe.batch_size}
-    if "batch_size" in space.names and space["batch_size"].kind == "choice":
-        batch_sizes |= set(space["batch_size"].values)
-    for batch_size in sorted(batch_sizes):
-        check_global_batch(int(batch_size), strategy)
-    log.info("Each trial runs under %s on %d replica(s)", type(strategy).__name__,
-             strategy.num_replicas_in_sync)
-    splits, info = load_splits(recipe)
-    check_objective(objective, reported_metrics(recipe, info, splits))
-    resumed = prepare_search_dir(out, record, overwrite=recipe.overwrite, role=role)
-    if resumed:
-        log.info("Resuming the search in %s", out)
-    from kerascv_course.tuning.hypermodel import CourseHyperModel
+        strategy = get_strategy(recipe.strategy)  # before any TF op: cpu:N splits the devices
+        batch_sizes = {recipe.batch_size}
+        if "batch_size" in space.names and space["batch_size"].kind == "choice":
+            batch_sizes |= set(space["batch_size"].values)
+        for batch_size in sorted(batch_sizes):
+            check_global_batch(int(batch_size), strategy)
+        log.info("Each trial runs under %s on %d replica(s)", type(strategy).__name__,
+                 strategy.num_replicas_in_sync)
+        splits, info = load_splits(recipe)
+        check_objective(objective, reported_metrics(recipe, info, splits))
+        resumed = prepare_search_dir(out, record, overwrite=recipe.overwrite, role=role)
+        if resumed:
+            log.info("Resuming the search in %s", out)
+        from kerascv_course.tuning.hypermodel import CourseHyperModel
 
-    hypermodel = CourseHyperModel(recipe, info, splits, space=space, objective=objective,
-                                  patience=patience, strategy=strategy)
-    with run_settings(recipe):  # mixed precision and op determinism, as the trainer sets them
-        kt_tuner = make_tuner(
-            tuner, hypermodel, max_trials=max_trials, directory=out, strategy=strategy,
-            seed=recipe.seed, factor=factor, num_initial_points=num_initial_points,
-            executions_per_trial=executions_per_trial,
-        )
-        kt_tuner.search(verbose=verbose)
-    result = TuneResult(output=out, role=role, objective=objective,
-                        new_trials=list(getattr(kt_tuner, "ran", [])),
-                        replicas=strategy.num_replicas_in_sync)
-    if role == "worker":
-        return result
-    return finish_search(result, kt_tuner.oracle, space, recipe, tuner=tuner, retrain=retrain,
-                         direction=hypermodel.direction)
+        hypermodel = CourseHyperModel(recipe, info, splits, space=space, objective=objective,
+                                      patience=patience, strategy=strategy)
+        with run_settings(recipe):  # mixed precision and op determinism, as the trainer sets them
+            kt_tuner = make_tuner(
+                tuner, hypermodel, max_trials=max_trials, directory=out, strategy=strategy,
+                seed=recipe.seed, factor=factor, num_initial_points=num_initial_points,
+                executions_per_trial=executions_per_trial,
+            )
+            kt_tuner.search(verbose=verbose)
+        result = TuneResult(output=out, role=role, objective=objective,
+                            new_trials=list(getattr(kt_tuner, "ran", [])),
+                            replicas=strategy.num_replicas_in_sync)
+        if role == "worker":
+            return result
+        return finish_search(result, kt_tuner.oracle, space, recipe, tuner=tuner, retrain=retrain,
+                             direction=hypermodel.direction)
 
 
 def finish_search(result: TuneResult, oracle: Any, space: SearchSpace, recipe: Any, *, tuner: str,
