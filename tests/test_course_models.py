@@ -66,3 +66,36 @@ def test_blitz_recipes_carry_the_tutorials_settings():
     stl = runpy.run_path("recipes/stl10_blitz.py", run_name="data")["RECIPES"]
     assert {r.model for r in stl.values()} == {"blitz", "blitz_stl10"}
     assert all(r.dataset == "stl10" and r.image_size == 96 and r.epochs * 5_000 == 2 * 50_000 for r in stl.values())
+
+
+def _projection_params(model) -> int:
+    """Parameters of a ResNet's projection shortcuts: its ``*_0_conv`` / ``*_0_bn`` layers."""
+    return sum(layer.count_params() for layer in model.layers
+               if layer.name.endswith(("_0_conv", "_0_bn")))
+
+
+def test_plain_18_and_34_are_resnet_minus_projection_shortcuts():
+    from kerascv_course import build_resnet18, build_resnet34
+
+    for builder, published in ((build_resnet18, 11_699_112), (build_resnet34, 21_814_696)):
+        resnet = builder(input_shape=(32, 32, 3), classes=10)
+        plain = builder(input_shape=(32, 32, 3), classes=10, shortcut=None)
+        # By hand: 1x1 projections 64->128, 128->256, 256->512 (no bias) + batch norm (4 per channel).
+        by_hand = sum(c * 2 * c + 4 * 2 * c for c in (64, 128, 256))
+        assert _projection_params(resnet) == by_hand == 175_616
+        assert plain.count_params() == resnet.count_params() - by_hand
+        assert builder().count_params() - by_hand == published - 175_616
+        assert not [layer for layer in plain.layers if isinstance(layer, __import__("keras").layers.Add)]
+        conv = [layer.name for layer in resnet.layers if layer.name.endswith(("_1_conv", "_2_conv"))]
+        assert conv == [layer.name for layer in plain.layers if layer.name.endswith(("_1_conv", "_2_conv"))]
+    # The CIFAR plain nets (Fig. 6): option A has no parameters, so plain-20 = ResNet-20's count.
+    from kerascv_course import build_resnet20
+
+    assert build_resnet20(shortcut=None).count_params() == build_resnet20().count_params() == 271_098
+
+
+def test_plain_network_is_refused_for_bottlenecks():
+    from kerascv_course import build_resnet50
+
+    with pytest.raises(ValueError, match="basic-block ResNets only"):
+        build_resnet50(shortcut=None, input_shape=(32, 32, 3))
