@@ -8,7 +8,13 @@ ResNet-56 6.97 %, ResNet-110 6.43 % (best of 5; mean 6.61 %).
 
     python recipes/resnet_cifar10.py --variant resnet56
     python recipes/resnet_cifar10.py --variant resnet110 --strategy mirrored
+    python recipes/resnet_cifar10.py --variant plain56    # the degradation experiment (Fig. 6)
     python recipes/resnet_cifar10.py --smoke
+
+The plain networks (``--variant plain20`` / ``plain56``, ``model_kwargs={"shortcut": None}``) are
+the same layers with no shortcut (§4.2, Fig. 6): the paper plots plain-56 above plain-20 in
+training *and* test error (the degradation problem), which ResNet-56 below ResNet-20 resolves; it
+gives the plain networks' errors only in that figure, so ``published`` is empty for them.
 """
 
 from kerascv_course.cli.script import main
@@ -38,6 +44,10 @@ RECIPES = {
         model="resnet110",
         schedule_kwargs={"milestone_steps": [32000, 48000], "factor": 0.1, "warmup_steps": 400, "warmup_factor": 0.1},
         published={"top1_error": 0.0643, "top1_error_mean_of_5": 0.0661},
+    ),
+    "plain20": HE_2015_CIFAR.replace(model_kwargs={"shortcut": None}, output="runs/plain20-cifar10", published={}),
+    "plain56": HE_2015_CIFAR.replace(
+        model="resnet56", model_kwargs={"shortcut": None}, output="runs/plain56-cifar10", published={}
     ),
 }
 

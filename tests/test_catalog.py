@@ -88,9 +88,9 @@ def test_every_classifier_takes_the_common_arguments(name):
 
 def test_builder_arguments_carry_the_papers_defaults():
     # He et al. 2015 §4.2: the CIFAR ResNets have 10 classes and option A shortcuts (chosen by
-    # shortcut=None); LeNet-5 classifies 10 digits; Howard et al.: alpha 1.0.
+    # shortcut="auto"; None is the plain network); LeNet-5 classifies 10 digits; Howard et al.: alpha 1.0.
     assert model_info("resnet20").builder_args["classes"] == 10
-    assert model_info("resnet20").builder_args["shortcut"] is None
+    assert model_info("resnet20").builder_args["shortcut"] == "auto"
     assert model_info("lenet5").builder_args["classes"] == 10
     assert model_info("mobilenet").builder_args["alpha"] == 1.0
     assert model_info("mlp").builder_args["hidden_units"] == (300, 100)

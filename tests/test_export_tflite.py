@@ -39,7 +39,7 @@ FAMILY_MODELS = {
     "perceptron": ("mlp", {}, None),
     "lenet": ("lenet5", {}, None),
     "alexnet": ("alexnet", {}, 16),
-    "course": ("cifar_tutorial", {}, None),
+    "course": ("tf_cifar10_tutorial", {}, None),
     "vgg": ("vgg11", {}, 4),
     "inception": ("googlenet", {}, 8),
     "resnet": ("resnet18", {}, 8),

@@ -107,7 +107,7 @@ def test_vgg_batch_norm_keeps_the_feature_tap_names():
     assert model.get_layer("block3_conv3_bn").__class__.__name__ == "BatchNormalization"
 
 
-def _cifar_tutorial_params(side: int, classes: int = 10, filters: int = 64) -> int:
+def _tf_cifar10_tutorial_params(side: int, classes: int = 10, filters: int = 64) -> int:
     """The tutorial network's parameters written out layer by layer (independent of the builder)."""
     conv1 = 5 * 5 * 3 * filters + filters
     conv2 = 5 * 5 * filters * filters + filters
@@ -118,20 +118,20 @@ def _cifar_tutorial_params(side: int, classes: int = 10, filters: int = 64) -> i
 
 
 @pytest.mark.parametrize("side", [24, 96, 33])
-def test_cifar_tutorial_parameters_by_hand(side):
-    from kerascv_course import build_cifar_tutorial
+def test_tf_cifar10_tutorial_parameters_by_hand(side):
+    from kerascv_course import build_tf_cifar10_tutorial
 
-    model = build_cifar_tutorial(input_shape=(side, side, 3))
-    assert model.count_params() == _cifar_tutorial_params(side)
+    model = build_tf_cifar10_tutorial(input_shape=(side, side, 3))
+    assert model.count_params() == _tf_cifar10_tutorial_params(side)
     quarter = math.ceil(side / 4)
     assert tuple(model.get_layer("pool2").output.shape[1:]) == (quarter, quarter, 64)
 
 
-def test_cifar_tutorial_default_is_stl10_size_and_the_documented_count():
-    from kerascv_course import build_cifar_tutorial
+def test_tf_cifar10_tutorial_default_is_stl10_size_and_the_documented_count():
+    from kerascv_course import build_tf_cifar10_tutorial
     from kerascv_course.models import get_spec
 
     # The tutorial's own figure at its 24x24 crops, and STL-10's 96x96 (the default input).
-    assert _cifar_tutorial_params(24) == 1_068_298
-    assert _cifar_tutorial_params(96) == get_spec("cifar_tutorial").params == 14_339_338
-    assert build_cifar_tutorial().input_shape[1:] == (96, 96, 3)
+    assert _tf_cifar10_tutorial_params(24) == 1_068_298
+    assert _tf_cifar10_tutorial_params(96) == get_spec("tf_cifar10_tutorial").params == 14_339_338
+    assert build_tf_cifar10_tutorial().input_shape[1:] == (96, 96, 3)

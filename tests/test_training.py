@@ -328,11 +328,11 @@ def test_gradient_clipping_bounds_the_update():
 
 def test_course_tutorial_network_has_the_documented_size():
     from kerascv_course.models import get_spec
-    from kerascv_course.models.course import build_cifar_tutorial
+    from kerascv_course.models.course import build_tf_cifar10_tutorial
 
-    assert build_cifar_tutorial(input_shape=(24, 24, 3)).count_params() == 1_068_298
-    assert get_spec("cifar_tutorial").builder is build_cifar_tutorial
-    assert "cifar_tutorial" in __import__("kerascv_course").list_models()
+    assert build_tf_cifar10_tutorial(input_shape=(24, 24, 3)).count_params() == 1_068_298
+    assert get_spec("tf_cifar10_tutorial").builder is build_tf_cifar10_tutorial
+    assert "tf_cifar10_tutorial" in __import__("kerascv_course").list_models()
 
 
 def test_train_epoch_releases_its_iterator_in_the_background(monkeypatch):

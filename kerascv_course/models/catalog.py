@@ -27,6 +27,12 @@ from kerascv_course.utils.registry import Registry
 TASKS = ("classification", "segmentation")
 CATALOG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "catalog.json")
 REGENERATE = "python tools/model_table.py --write"
+# Said by the recipe checks (before any work) and by the Sign layer itself when asked to train.
+PERCEPTRON_THRESHOLD_UNTRAINABLE = (
+    "perceptron: `threshold=True` ends in the sign unit, which has no gradient, so gradient descent "
+    "cannot train it: train with threshold=False (softmax), or use Rosenblatt's rule, "
+    "kerascv_course.lessons.perceptron.Perceptron (python recipes/perceptron_xor.py)."
+)
 
 
 class _NotRecorded:

@@ -1,8 +1,10 @@
-"""The course's practical network: TensorFlow's CIFAR-10 tutorial CNN, sized for any input.
+"""TensorFlow 1's CIFAR-10 tutorial CNN (``cifar10.py``), sized for any input: ``tf_cifar10_tutorial``.
 
-The course's practical trains it on STL-10 at 96x96 (``recipes/stl10_cifar_tutorial.py``). It is
-a registered model like the others (family ``"course"``), so it is trained, tuned, summarised
-and exported alike.
+Not the course's practical (that is PyTorch's 60 Minute Blitz network, ``blitz``,
+:mod:`kerascv_course.models.blitz`): a larger tutorial network of the same era, kept as a
+stronger baseline for the STL-10 challenge (``recipes/stl10_cifar_tutorial.py`` trains it at
+96x96). It is a registered model like the others (family ``"course"``), so it is trained, tuned,
+summarised and exported alike.
 
 The architecture is the classic TensorFlow tutorial ``cifar10.py`` (after Krizhevsky's
 cuda-convnet ``layers-18pct``): conv 5x5x64 - max-pool 3x3/2 - LRN - conv 5x5x64 - LRN -
@@ -34,12 +36,12 @@ PARAMS = 14_339_338
 
 
 @register_model(
-    "cifar_tutorial", family="course",
+    "tf_cifar10_tutorial", family="course",
     paper="TensorFlow CIFAR-10 tutorial (after Krizhevsky's cuda-convnet), 2015", year=2015,
     default_input_shape=(96, 96, 3), min_input_size=8, params=PARAMS, test_input_shape=(24, 24, 3),
 )
 @common_args(defaults={"classes": 10})
-def build_cifar_tutorial(
+def build_tf_cifar10_tutorial(
     *,
     filters: int = 64,
     units: tuple[int, int] = (384, 192),
@@ -60,7 +62,7 @@ def build_cifar_tutorial(
             ``depth_radius=4, bias=1, alpha=0.001/9, beta=0.75``.
         dropout: dropout before each hidden dense layer (0 in the tutorial); below 1.
     """
-    model = "cifar_tutorial"
+    model = "tf_cifar10_tutorial"
     check_positive_int("filters", filters, where=model)
     if not isinstance(units, (tuple, list)) or not all(
         isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in units

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascv_course.models.catalog import PERCEPTRON_THRESHOLD_UNTRAINABLE
+
 PACKAGE = "kerascv_course"
 
 
@@ -214,11 +216,22 @@ class ScaledTanh(keras.layers.Layer):
         return {**super().get_config(), "amplitude": self.amplitude, "slope": self.slope}
 
 
+SIGN_NO_GRADIENT = PERCEPTRON_THRESHOLD_UNTRAINABLE
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Sign(keras.layers.Layer):
-    """The perceptron's threshold unit: +1 where the input is >= 0, else -1 (not differentiable)."""
+    """The perceptron's threshold unit: +1 where the input is >= 0, else -1 (not differentiable).
 
-    def call(self, inputs: Any) -> Any:
+    Inference only: its gradient is zero almost everywhere, so gradient descent through it cannot
+    train (Keras would stop with "No gradients provided"); called with ``training=True`` it raises
+    :data:`SIGN_NO_GRADIENT` instead. Rosenblatt's own training rule is
+    :class:`kerascv_course.lessons.perceptron.Perceptron`.
+    """
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        if training is True:
+            raise ValueError(SIGN_NO_GRADIENT)
         return tf.where(inputs >= 0, tf.ones_like(inputs), -tf.ones_like(inputs))
 
     def compute_output_shape(self, input_shape: Any) -> Any:

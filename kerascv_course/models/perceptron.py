@@ -59,11 +59,16 @@ def build_perceptron(*, threshold: bool = False, **common: Any) -> keras.Model:
     """The perceptron: one layer of linear units on the flattened image (Rosenblatt, 1958).
 
     One unit per class (one-vs-rest), i.e. a linear classifier; with the default softmax it is
-    multinomial logistic regression. ``threshold=True`` adds Rosenblatt's sign unit (+1/-1) on the
-    outputs (inference only: it has no gradient). 10,250 parameters at 32x32x1 and 10 classes.
+    multinomial logistic regression, trained by gradient descent like any Keras model.
+    ``threshold=True`` adds Rosenblatt's sign unit (+1/-1) on the outputs: inference only, since
+    the sign has no gradient (training such a model stops with a message saying so). Rosenblatt's
+    perceptron with its own training rule (labels ±1, the perceptron criterion, ``w <- w + gamma d
+    x`` on misclassified samples) is :class:`kerascv_course.lessons.perceptron.Perceptron`.
+    10,250 parameters at 32x32x1 and 10 classes.
 
     Args:
-        threshold: end with the non-differentiable sign unit instead of ``classifier_activation``.
+        threshold: end with the non-differentiable sign unit instead of ``classifier_activation``
+            (inference only).
     """
     return _flat_net("perceptron", (), threshold=threshold, **common)
 

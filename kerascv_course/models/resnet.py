@@ -27,9 +27,10 @@ from kerascv_course.models.common import (
     public_builder,
 )
 from kerascv_course.models.registry import register_model
-from kerascv_course.utils.checks import check_choice
+from kerascv_course.utils.checks import check_choice, fail
 
 SHORTCUTS = ("A", "B")
+AUTO = "auto"  # the paper's shortcut: A on CIFAR, B on ImageNet
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ class ResNetConfig:
         return (16, 32, 64) if self.cifar else (64, 128, 256, 512)
 
     @property
-    def shortcuts(self) -> tuple[str, ...]:
-        """The shortcut options the block allows: A (zero-padded identity) only for basic blocks."""
-        return SHORTCUTS if self.block == "basic" else ("B",)
+    def shortcuts(self) -> tuple[str | None, ...]:
+        """The shortcut options the block allows: A (zero-padded identity) and ``None`` (the plain
+        network, no shortcuts at all) only for basic blocks."""
+        return (*SHORTCUTS, None) if self.block == "basic" else ("B",)
 
     @property
     def default_shortcut(self) -> str:
@@ -156,26 +158,29 @@ def _zero_pad_shortcut(x: Any, filters: int, stride: int, *, name: str) -> Any:
 
 
 def basic_block(
-    x: Any, filters: int, *, stride: int = 1, shortcut: str = "B", use_bias: bool = False, name: str
+    x: Any, filters: int, *, stride: int = 1, shortcut: str | None = "B", use_bias: bool = False, name: str
 ) -> Any:
     """The two-3x3 residual block (He et al., 2015, Fig. 5 left), post-activation.
 
     Where the shape changes, the shortcut is option A (zero-padded identity) or B (1x1 projection
-    + batch norm); otherwise identity. A strided 3x3 is padded by one pixel on each side first
+    + batch norm); otherwise identity. ``shortcut=None`` is the plain block of the paper's plain
+    networks (§4.1): the same two convolutions, no shortcut, no addition. A strided 3x3 is padded by one pixel on each side first
     (``{name}_1_pad``, as torchvision), so odd and even sides give ``ceil(side / 2)``.
 
     Args:
         x: the input feature map.
         filters: output channels of both convolutions.
         stride: stride of the first convolution and of the shortcut.
-        shortcut: ``"A"`` or ``"B"``.
+        shortcut: ``"A"``, ``"B"`` or ``None`` (plain).
         use_bias: biases on the convolutions.
         name: prefix of the layer names, e.g. ``"conv2_block1"``.
 
     Returns:
         The block's output, ``filters`` channels.
     """
-    if stride != 1 or x.shape[-1] != filters:
+    if shortcut is None:
+        residual = None
+    elif stride != 1 or x.shape[-1] != filters:
         if shortcut == "A":
             residual = _zero_pad_shortcut(x, filters, stride, name=name)
         else:
@@ -193,7 +198,8 @@ def basic_block(
         x, filters, 3, strides=stride, padding=padding, use_bias=use_bias, name=f"{name}_1"
     )
     x = conv_bn_act(x, filters, 3, use_bias=use_bias, activation=None, name=f"{name}_2")
-    x = keras.layers.Add(name=f"{name}_add")([residual, x])
+    if residual is not None:
+        x = keras.layers.Add(name=f"{name}_add")([residual, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
@@ -253,7 +259,7 @@ def _stem(x: Any, config: ResNetConfig) -> Any:
     return keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
-def _stage(x: Any, config: ResNetConfig, stage: int, shortcut: str) -> Any:
+def _stage(x: Any, config: ResNetConfig, stage: int, shortcut: str | None) -> Any:
     filters, blocks = config.filters[stage], config.blocks[stage]
     prefix = f"conv{stage + 2}"
     if config.block == "preact":
@@ -282,15 +288,15 @@ def _stage(x: Any, config: ResNetConfig, stage: int, shortcut: str) -> Any:
 
 
 def resnet_from_config(
-    model: str, config: ResNetConfig, *, shortcut: str | None = None, **common: Any
+    model: str, config: ResNetConfig, *, shortcut: str | None = AUTO, **common: Any
 ) -> keras.Model:
     """Build any ResNet described by a :class:`ResNetConfig` (the zoo's one generic builder).
 
     Args:
         model: the registered name (for argument checks, defaults and error messages).
         config: the variant.
-        shortcut: ``"A"``/``"B"`` for basic blocks, ``"B"`` for bottlenecks; ``None`` for the
-            variant's default.
+        shortcut: ``"A"``/``"B"`` for basic blocks, ``"B"`` for bottlenecks; ``"auto"`` for the
+            variant's default; ``None`` (basic blocks only) for the plain network.
         **common: the common arguments (``include_top``, ``weights``, ``input_shape``,
             ``pooling``, ``classes``, ``classifier_activation``, ``name``).
 
@@ -301,8 +307,15 @@ def resnet_from_config(
         ValueError: for an unknown ``shortcut`` or a bad common argument.
     """
     args = check_args(model, **common)
+    if shortcut is None and config.block != "basic":
+        raise fail(
+            "shortcut", shortcut,
+            '"B" (plain networks, shortcut=None, are built for basic-block ResNets only: '
+            "resnet18/34 and the CIFAR ResNets, as in He et al. 2015)",
+            where=model,
+        )
     shortcut = check_choice(
-        "shortcut", config.default_shortcut if shortcut is None else shortcut, config.shortcuts,
+        "shortcut", config.default_shortcut if shortcut == AUTO else shortcut, config.shortcuts,
         where=model,
     )
     inputs = model_input(args)
@@ -358,8 +371,10 @@ _SHORTCUT_DOC = """
     Args:
         shortcut: where a block changes shape: ``"A"`` identity with stride-2 subsampling and
             zero-padded channels (no parameters), ``"B"`` 1x1 projection + batch norm. Basic-block
-            ResNets accept both; bottleneck ResNets only ``"B"``. ``None``: the paper's choice
-            (A for the CIFAR ResNets, B otherwise).
+            ResNets accept both; bottleneck ResNets only ``"B"``. ``"auto"``: the paper's choice
+            (A for the CIFAR ResNets, B otherwise). ``None`` (basic-block ResNets): the *plain*
+            network of He et al. (2015, §4.1, Fig. 3 middle; plain-18/34, and plain-20/56 on
+            CIFAR, Fig. 6): the same layers with no shortcut at all (the degradation experiment).
 """
 
 

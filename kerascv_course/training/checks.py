@@ -144,6 +144,10 @@ def check_model_kwargs(recipe: Recipe, info: Any) -> None:
             f"does not take; it takes {', '.join(sorted(accepted))}. "
             f"Received: model_kwargs={recipe.model_kwargs!r}"
         )
+    if recipe.model_kwargs.get("threshold") is True and recipe.model == "perceptron":
+        from kerascv_course.models.catalog import PERCEPTRON_THRESHOLD_UNTRAINABLE
+
+        raise ValueError(f"{PERCEPTRON_THRESHOLD_UNTRAINABLE} Received: model_kwargs={{'threshold': True}}")
     if recipe.model_kwargs.get("include_top") is False:
         raise ValueError(
             "`include_top=False` builds a feature extractor with no classifier, which cannot be "

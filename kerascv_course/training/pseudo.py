@@ -8,7 +8,7 @@ those the teacher is confident about (its top softmax probability at least ``thr
 
 A recipe asks for it with its ``pseudo_label`` field, e.g.::
 
-    Recipe(model="cifar_tutorial", dataset="stl10", ...,
+    Recipe(model="tf_cifar10_tutorial", dataset="stl10", ...,
            pseudo_label={"teacher": "runs/stl10-supervised", "threshold": 0.95})
 
 and the command line with ``--pseudo-label '{"teacher": "runs/stl10-supervised"}'``. The teacher

@@ -98,7 +98,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "lrn": {"values": [True, False]},
         },
     },
-    # The course's practical, TensorFlow's CIFAR-10 tutorial CNN (after cuda-convnet): the 2012
+    # TensorFlow 1's CIFAR-10 tutorial CNN (tf_cifar10_tutorial) (after cuda-convnet): the 2012
     # training block, with the tutorial's own knobs.
     "course": {
         "space": {
