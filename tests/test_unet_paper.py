@@ -1,0 +1,117 @@
+"""U-Net as the paper trained it (Ronneberger, Fischer & Brox 2015, arXiv:1505.04597).
+
+The border weight map and its weighted cross-entropy, the elastic deformation, overlap-tile
+prediction and the recipe, each against a small hand computation or an independent reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerascv_course.training.weight_map import (
+    border_weight_map,
+    connected_components,
+    squared_distance,
+)
+
+W0, SIGMA = 10.0, 5.0
+
+
+def _border(d1: float, d2: float) -> float:
+    return W0 * math.exp(-((d1 + d2) ** 2) / (2 * SIGMA**2))
+
+
+# ----------------------------------------------------------------------------- weight map
+
+
+def test_squared_distance_matches_brute_force():
+    rng = np.random.default_rng(0)
+    target = rng.random((9, 13)) < 0.08
+    target[4, 6] = True
+    ys, xs = np.nonzero(target)
+    yy, xx = np.mgrid[:9, :13]
+    brute = np.min((yy[..., None] - ys) ** 2 + (xx[..., None] - xs) ** 2, axis=-1)
+    np.testing.assert_array_equal(squared_distance(target), brute)
+    assert np.all(np.isinf(squared_distance(np.zeros((3, 4), bool))))
+
+
+def test_connected_components_are_four_connected():
+    grid = np.array([
+        [1, 0, 1, 1, 1],
+        [1, 0, 1, 0, 1],
+        [1, 1, 1, 0, 1],  # a U-turn: one object
+        [0, 0, 0, 1, 0],  # touches the U only diagonally: its own object
+        [1, 0, 0, 0, 0],
+    ], bool)
+    labels, count = connected_components(grid)
+    assert count == 3
+    assert labels[0, 0] == labels[0, 4] == labels[2, 1] == 1
+    assert labels[3, 3] == 2 and labels[4, 0] == 3
+    assert np.all((labels > 0) == grid)
+
+
+def test_weight_map_on_a_row_by_hand():
+    # objects {0} and {5, 6}; background pixels 1-4 and 7
+    mask = np.array([[1, 0, 0, 0, 0, 1, 1, 0]])
+    expected_border = {1: _border(1, 4), 2: _border(2, 3), 3: _border(2, 3), 4: _border(1, 4),
+                       7: _border(1, 7)}
+    w = border_weight_map(mask, balance=False)
+    for x, border in expected_border.items():
+        assert w[0, x] == pytest.approx(1.0 + border, rel=1e-6)
+    for x in (0, 5, 6):
+        assert w[0, x] == pytest.approx(1.0)
+    # class balance: 3 object pixels, 5 background pixels of 8 -> 8/(2*3) and 8/(2*5)
+    wb = border_weight_map(mask)
+    assert wb[0, 0] == pytest.approx(8 / 6)
+    assert wb[0, 7] == pytest.approx(8 / 10 + _border(1, 7), rel=1e-6)
+
+
+def test_weight_map_in_two_dimensions_by_hand():
+    mask = np.zeros((5, 5), int)
+    mask[0, 0] = mask[0, 4] = mask[4, 4] = 1
+    w = border_weight_map(mask, balance=False)
+    assert w[2, 2] == pytest.approx(1 + _border(math.sqrt(8), math.sqrt(8)), rel=1e-6)
+    assert w[1, 3] == pytest.approx(1 + _border(math.sqrt(2), math.sqrt(10)), rel=1e-6)
+    assert w[0, 0] == pytest.approx(1.0)
+
+
+def test_one_object_has_no_border_term_and_instances_separate_touching_cells():
+    mask = np.zeros((4, 6), int)
+    mask[1:3, 1:5] = 1
+    np.testing.assert_allclose(border_weight_map(mask, balance=False), 1.0)
+    cells = np.zeros((4, 6), int)
+    cells[1:3, 1:3], cells[1:3, 3:5] = 1, 2  # two touching cells, one component of the class mask
+    w = border_weight_map(mask, instances=cells, balance=False)
+    assert w[0, 2] == pytest.approx(1 + _border(1, math.sqrt(2)), rel=1e-6)
+
+
+def test_weighted_cross_entropy_by_hand_and_safe_mode_round_trip():
+    from kerascv_course.training.losses import WeightedCrossEntropyLoss, segmentation_loss
+
+    mask = np.array([[1, 0, 0, 0, 0, 1, 1, 0]])
+    p1 = np.array([0.9, 0.2, 0.3, 0.4, 0.1, 0.6, 0.7, 0.5], np.float32)
+    probs = np.stack([1 - p1, p1], -1)[None, None]  # (1, 1, 8, 2)
+    weights = np.array([8 / 6, 8 / 10 + _border(1, 4), 8 / 10 + _border(2, 3), 8 / 10 + _border(2, 3),
+                        8 / 10 + _border(1, 4), 8 / 6, 8 / 6, 8 / 10 + _border(1, 7)])
+    truth = np.where(mask[0] == 1, p1, 1 - p1)
+    expected = float(np.mean(weights * -np.log(truth)))
+    loss = segmentation_loss(2, "weighted_ce")
+    assert isinstance(loss, WeightedCrossEntropyLoss)
+    assert float(loss(mask[None, ..., None], probs)) == pytest.approx(expected, rel=1e-5)
+    config = keras.saving.serialize_keras_object(loss)
+    again = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    assert isinstance(again, WeightedCrossEntropyLoss) and (again.w0, again.sigma) == (W0, SIGMA)
+    assert float(again(mask[None, ..., None], probs[..., 1:])) == pytest.approx(expected, rel=1e-5)
+
+
+def test_weighted_ce_refuses_xla_without_tensorflow():
+    from kerascv_course.training import Recipe
+    from kerascv_course.training.checks import check_recipe
+
+    recipe = Recipe(model="unet", dataset="cracks", loss="weighted_ce", jit_compile=True)
+    with pytest.raises(ValueError, match="jit_compile"):
+        check_recipe(recipe)
