@@ -115,3 +115,66 @@ def test_weighted_ce_refuses_xla_without_tensorflow():
     recipe = Recipe(model="unet", dataset="cracks", loss="weighted_ce", jit_compile=True)
     with pytest.raises(ValueError, match="jit_compile"):
         check_recipe(recipe)
+
+
+# ----------------------------------------------------------------------------- elastic deformation
+
+
+def test_bicubic_field_is_constant_for_a_constant_grid_and_passes_through_the_grid_points():
+    from kerascv_course.data.transforms.elastic import grid_field
+
+    constant = np.broadcast_to(np.array([2.0, -1.0], np.float32), (1, 3, 3, 2))
+    np.testing.assert_allclose(grid_field(constant, 9, 7).numpy(), np.broadcast_to([2.0, -1.0], (1, 9, 7, 2)),
+                               atol=1e-5)
+    coarse = np.random.default_rng(1).normal(0, 10, (2, 3, 3, 2)).astype(np.float32)
+    field = grid_field(coarse, 9, 9).numpy()
+    # corners, edge midpoints and centre of a 9x9 image: rows/columns 0, 4, 8
+    np.testing.assert_allclose(field[:, ::4, ::4], coarse, atol=1e-4)
+    assert field.shape == (2, 9, 9, 2)
+
+
+def test_warp_zero_field_is_identity_and_constant_field_is_a_mirrored_shift():
+    from kerascv_course.data.transforms.elastic import elastic_pair
+
+    rng = np.random.default_rng(2)
+    image = rng.random((1, 6, 5, 3)).astype(np.float32)
+    mask = rng.integers(0, 3, (1, 6, 5, 1)).astype(np.uint8)
+    zero = np.zeros((1, 6, 5, 2), np.float32)
+    moved, moved_mask = elastic_pair(image, mask, zero)
+    np.testing.assert_allclose(moved.numpy(), image, atol=1e-6)
+    np.testing.assert_array_equal(moved_mask.numpy(), mask)
+    shift = np.broadcast_to(np.array([2.0, -1.0], np.float32), (1, 6, 5, 2))  # dy = 2, dx = -1
+    moved, moved_mask = elastic_pair(image, mask, shift)
+    # out[y, x] = in[y + 2, x - 1], mirrored at the edges ("d c b a | a b c d")
+    padded = np.pad(image[0], ((0, 2), (1, 0), (0, 0)), mode="symmetric")
+    np.testing.assert_allclose(moved.numpy()[0], padded[2:8, 0:5], atol=1e-6)
+    padded_mask = np.pad(mask[0], ((0, 2), (1, 0), (0, 0)), mode="symmetric")
+    np.testing.assert_array_equal(moved_mask.numpy()[0], padded_mask[2:8, 0:5])
+
+
+def test_unet_paper_policy_moves_mask_with_image_and_is_seeded():
+    import tensorflow as tf
+
+    from kerascv_course.data import get_policy
+    from kerascv_course.data.catalog import policy_options
+
+    options = policy_options("unet_paper", "segmentation")
+    assert (options["elastic_grid"], options["elastic_sigma"]) == (3, 10.0)  # the paper's
+    still = dict(horizontal_flip=0.0, vertical_flip=0.0, rotation=0.0, scale=(1.0, 1.0), translate=0.0,
+                 brightness=0.0, contrast=0.0)
+    policy = get_policy("unet_paper", task="segmentation", **still)
+    mask = np.zeros((2, 32, 32, 1), np.uint8)
+    mask[:, 8:20, 10:24] = 1
+    image = mask.astype(np.float32)  # the image is the mask: where both agree they moved together
+    seed = tf.constant([3, 4])
+    out, out_mask = policy(image, mask, seed)
+    again, _ = policy(image, mask, seed)
+    np.testing.assert_array_equal(out.numpy(), again.numpy())
+    out, out_mask = out.numpy(), out_mask.numpy()
+    assert set(np.unique(out_mask)) <= {0, 1} and out_mask.dtype == np.uint8
+    assert not np.array_equal(out_mask, mask)  # sigma = 10 px moves a 12x14 square
+    settled = (out == 0.0) | (out == 1.0)
+    assert settled.mean() > 0.8
+    np.testing.assert_array_equal(out[settled], out_mask[settled])
+    single, single_mask = policy(image[0], mask[0, ..., 0], seed)
+    assert single.shape == (32, 32, 1) and single_mask.shape == (32, 32)
