@@ -178,3 +178,61 @@ def test_unet_paper_policy_moves_mask_with_image_and_is_seeded():
     np.testing.assert_array_equal(out[settled], out_mask[settled])
     single, single_mask = policy(image[0], mask[0, ..., 0], seed)
     assert single.shape == (32, 32, 1) and single_mask.shape == (32, 32)
+
+
+# ----------------------------------------------------------------------------- the recipe
+
+# Written from the paper (Sections 3 and 3.1), not from recipes/unet_paper.py.
+PAPER = {"optimizer": "sgd", "momentum": 0.99, "batch_size": 1, "loss": "weighted_ce", "augment": "unet_paper"}
+ROOT = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+RECIPE_PATH = __import__("os").path.join(ROOT, "recipes", "unet_paper.py")
+
+
+def _run_recipe(argv, capsys=None):
+    import runpy
+    import sys
+
+    old = sys.argv
+    sys.argv = [RECIPE_PATH, *argv]
+    try:
+        runpy.run_path(RECIPE_PATH, run_name="__main__")
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    finally:
+        sys.argv = old
+    return 0
+
+
+def test_recipe_has_the_papers_settings_also_under_smoke(capsys):
+    import json
+
+    from kerascv_course.data.catalog import policy_options
+
+    for argv in ([], ["--smoke"]):
+        assert _run_recipe(["--print-recipe", *argv]) == 0
+        resolved = json.loads(capsys.readouterr().out)
+        for key, value in PAPER.items():
+            assert resolved[key] == value, (argv, key)
+        assert resolved["model_kwargs"]["dropout"] > 0  # dropout at the end of the contracting path
+        assert resolved["schedule"] == "constant"  # the paper states no learning-rate schedule
+    assert resolved["dataset"] == "cracks"
+    opts = policy_options("unet_paper", "segmentation")
+    assert (opts["elastic_grid"], opts["elastic_sigma"]) == (3, 10.0)
+
+
+def test_model_compiled_with_weighted_ce_and_dropout_loads_in_safe_mode(tmp_path):
+    from kerascv_course.models.unet import original_unet
+    from kerascv_course.training.losses import WeightedCrossEntropyLoss, segmentation_loss
+
+    model = original_unet((16, 16, 1), classes=2, base_filters=2, depth=2, dropout=0.5)
+    model.compile("sgd", loss=segmentation_loss(2, "weighted_ce"))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(again.loss, WeightedCrossEntropyLoss) and (again.loss.w0, again.loss.sigma) == (W0, SIGMA)
+    # the dropout sits at the end of the contracting path: between the bottom convolutions and the
+    # first up-convolution
+    names = [layer.name for layer in again.layers]
+    drop = names.index("bottleneck_dropout")
+    assert names[drop - 1] == "bottleneck_2_relu" and names[drop + 1] == "dec2_upconv"
+    assert again.get_layer("bottleneck_dropout").rate == 0.5
