@@ -499,6 +499,17 @@ for _policy in (
     _joint("segmentation_geometric", "geometry only, no colour change", brightness=0.0, contrast=0.0),
     _joint("unet", "the U-Net paper's spirit (shifts, rotations, grey-value variations) without elastic warps",
            vertical_flip=0.5, rotation=20.0, scale=(0.9, 1.1), translate=0.1),
+    PolicyEntry(
+        "unet_paper", "segmentation",
+        "the U-Net paper's: elastic deformations (random displacements on a coarse 3x3 grid, 10 px "
+        "standard deviation, bicubic), then the unet policy's shifts, rotations, flips and grey values "
+        "(Ronneberger et al. 2015, arXiv:1505.04597)",
+        dict(
+            elastic_grid=number(3, low=2, integer=True), elastic_sigma=number(10.0, low=0.0),
+            **_joint("unet", "", vertical_flip=0.5, rotation=20.0, scale=(0.9, 1.1), translate=0.1).options,
+        ),
+        f"{_POLICY_MODULE}:build_unet_paper",
+    ),
 ):
     POLICIES[_policy.task].register(_policy.name, _policy)
 

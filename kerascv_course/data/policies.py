@@ -23,6 +23,7 @@ import tensorflow as tf
 from kerascv_course.data.catalog import check_policy, list_policies, policy_entry, resolve
 from kerascv_course.data.pipeline import Augment
 from kerascv_course.data.transforms.checks import as_size
+from kerascv_course.data.transforms.elastic import ElasticJointPolicy
 from kerascv_course.data.transforms.geometric import (
     elastic_distort,
     pad_and_crop,
@@ -160,6 +161,21 @@ def build_joint(name: str, size: tuple[int, int] | None, info: Any, **options: A
     return JointPolicy(name=name, **options)
 
 
+def build_unet_paper(
+    name: str, size: tuple[int, int] | None, info: Any, *, elastic_grid: int, elastic_sigma: float,
+    horizontal_flip: float, vertical_flip: float, rot90: bool, rotation: float, scale: tuple[float, float],
+    translate: float, brightness: float, contrast: float, fill_mode: str,
+) -> ElasticJointPolicy:
+    """U-Net's elastic deformations (a coarse grid of Gaussian displacements, bicubic), then a
+    :class:`JointPolicy` with the other options (size kept)."""
+    joint = JointPolicy(
+        name=name, horizontal_flip=horizontal_flip, vertical_flip=vertical_flip, rot90=rot90,
+        rotation=rotation, scale=scale, translate=translate, brightness=brightness, contrast=contrast,
+        fill_mode=fill_mode,
+    )
+    return ElasticJointPolicy(name=name, joint=joint, grid=elastic_grid, sigma=elastic_sigma)
+
+
 def get_policy(
     name: str,
     *,
@@ -179,11 +195,12 @@ def get_policy(
             mean for cutout fill, image size).
         **options: the policy's own options, e.g. ``cutout_size=16`` for ``cifar``,
             ``scale_range=(36, 73)`` for ``vgg``, ``elastic=True`` for ``lenet``,
-            ``vertical_flip=0.5`` for ``segmentation`` (see
+            ``vertical_flip=0.5`` for ``segmentation``, ``elastic_sigma=10`` for ``unet_paper`` (see
             :func:`~kerascv_course.data.catalog.policy_options`).
 
     Returns:
         A :class:`Policy` (``(image, label, seed) -> (image, label)``) or a :class:`JointPolicy`
+        or :class:`~kerascv_course.data.transforms.elastic.ElasticJointPolicy`
         (``(image, mask, seed) -> (image, mask)``), or ``None`` for ``"none"``.
 
     Raises:

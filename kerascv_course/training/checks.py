@@ -37,7 +37,7 @@ OPTIMIZER_FIELDS = {
     "clipvalue": "clipvalue", "name": "(none)",
 }
 #: Loss names of segmentation runs (``kerascv_course.training.losses.segmentation_loss``).
-SEGMENTATION_LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal")
+SEGMENTATION_LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal", "weighted_ce")
 
 
 def weight_decay_mode(recipe: Recipe) -> str:
@@ -97,6 +97,11 @@ def check_recipe(recipe: Recipe) -> None:
             )
         if recipe.loss not in SEGMENTATION_LOSSES:
             raise fail("loss", recipe.loss, "one of " + ", ".join(SEGMENTATION_LOSSES) + " for segmentation")
+        if recipe.loss == "weighted_ce" and recipe.jit_compile:
+            raise ValueError(
+                "The 'weighted_ce' loss computes its weight maps in NumPy, which XLA cannot compile; "
+                "drop jit_compile or use another loss. Received: loss='weighted_ce', jit_compile=True"
+            )
     elif recipe.loss not in ("auto", "crossentropy"):
         raise fail("loss", recipe.loss, "'auto' (cross-entropy) for classification; the named losses "
                    "(dice, focal, …) are segmentation losses")

@@ -1,4 +1,5 @@
-"""Segmentation losses and metrics: cross-entropy, Dice, focal; IoU, Dice, pixel accuracy.
+"""Segmentation losses and metrics: cross-entropy, Dice, focal, U-Net's weighted cross-entropy;
+IoU, Dice, pixel accuracy.
 
 Conventions: the model outputs probabilities ``(B, H, W, C)`` (softmax over ``C`` classes, or a
 single sigmoid channel for a binary task); masks are integer class indices ``(B, H, W, 1)`` (or
@@ -15,14 +16,17 @@ pixels to a ``(C, C)`` count matrix that Keras sums over replicas, so the values
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascv_course.training.weight_map import PAPER_SIGMA, PAPER_W0, border_weight_maps
+
 PACKAGE = "kerascv_course"
-LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal")
+LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal", "weighted_ce")
 EPSILON = 1e-7
 
 
@@ -211,6 +215,57 @@ class FocalLoss(_SegmentationLoss):
         return {**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeightedCrossEntropyLoss(_SegmentationLoss):
+    """U-Net's pixel-wise cross-entropy weighted by the border weight map (Ronneberger et al. 2015).
+
+    ``mean_x w(x) * -log p[true class](x)`` with ``w = w_c + w0 exp(-(d1 + d2)^2 / (2 sigma^2))``
+    computed from each mask as it arrives (after augmentation), by
+    :func:`~kerascv_course.training.weight_map.border_weight_map`: the objects are the
+    4-connected components of the non-background pixels. The map is NumPy run through
+    ``tf.numpy_function`` (no gradient flows through it), so this loss cannot be compiled with
+    XLA (``jit_compile=True`` is refused by the recipe checks).
+
+    Args:
+        num_classes: classes of the masks.
+        w0: border weight (10 in the paper).
+        sigma: border width in pixels (about 5 in the paper).
+        balance: add the class-frequency balancing ``w_c`` (the paper's); ``False``: ``w_c = 1``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        w0: float = PAPER_W0,
+        sigma: float = PAPER_SIGMA,
+        balance: bool = True,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(num_classes, name=name or "weighted_ce", **kwargs)
+        if not isinstance(w0, (int, float)) or isinstance(w0, bool) or w0 < 0:
+            raise ValueError(f"`w0` must be a number >= 0. Received: w0={w0!r}")
+        if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or sigma <= 0:
+            raise ValueError(f"`sigma` must be a number > 0 (pixels). Received: sigma={sigma!r}")
+        self.w0, self.sigma, self.balance = float(w0), float(sigma), bool(balance)
+
+    def weight_maps(self, labels: tf.Tensor) -> tf.Tensor:
+        """``(B, H, W)`` weight maps of ``(B, H, W)`` integer masks."""
+        maps = tf.numpy_function(
+            functools.partial(border_weight_maps, w0=self.w0, sigma=self.sigma, balance=self.balance),
+            [labels], tf.float32, stateful=False,
+        )
+        return tf.ensure_shape(maps, labels.shape)
+
+    def per_image(self, onehot: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+        weights = tf.stop_gradient(self.weight_maps(tf.argmax(onehot, axis=-1, output_type=tf.int32)))
+        ce = -tf.reduce_sum(onehot * tf.math.log(tf.clip_by_value(probs, EPSILON, 1.0 - EPSILON)), axis=-1)
+        return _pixel_mean(weights * ce)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "w0": self.w0, "sigma": self.sigma, "balance": self.balance}
+
+
 def segmentation_loss(num_classes: int, name: str = "auto", **options: Any) -> keras.losses.Loss:
     """The named segmentation loss for masks with ``num_classes`` classes.
 
@@ -218,7 +273,8 @@ def segmentation_loss(num_classes: int, name: str = "auto", **options: Any) -> k
         num_classes: classes of the masks (the model's output channels, or 2 for one sigmoid
             channel).
         name: ``"auto"`` (= ``"ce_dice"``), ``"ce"``, ``"bce"``, ``"dice"``, ``"ce_dice"``,
-            ``"bce_dice"`` or ``"focal"``.
+            ``"bce_dice"``, ``"focal"`` or ``"weighted_ce"`` (U-Net's border-weighted
+            cross-entropy, :class:`WeightedCrossEntropyLoss`).
         **options: the loss class's options (``smooth``, ``gamma``, ``alpha``, ``ce_weight``…).
 
     Returns:
@@ -244,6 +300,8 @@ def segmentation_loss(num_classes: int, name: str = "auto", **options: Any) -> k
         return CrossEntropyLoss(num_classes, binary=True, **options)
     if name == "dice":
         return DiceLoss(num_classes, **options)
+    if name == "weighted_ce":
+        return WeightedCrossEntropyLoss(num_classes, **options)
     return FocalLoss(num_classes, **options)
 
 

@@ -243,7 +243,7 @@ class Recipe:
     clipvalue: float | None = setting(None, group="optimisation", check=_optional_positive, tunable=True,
                                       hparam=True, help="clip each gradient element")
     loss: str = setting("auto", group="optimisation", check=_text, tunable=True, hparam=True,
-                        help="auto, or a segmentation loss (dice, ce_dice, bce_dice, focal)")
+                        help="auto, or a segmentation loss (dice, ce_dice, bce_dice, focal, weighted_ce)")
     augment: str = setting("none", group="data", check=_text, tunable=True, hparam=True,
                            help="augmentation policy: none, lenet, alexnet, vgg, inception, resnet, cifar (segmentation: kerascv-course show-augment --help)")
     augment_kwargs: dict[str, Any] = setting(

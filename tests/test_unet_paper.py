@@ -1,0 +1,238 @@
+"""U-Net as the paper trained it (Ronneberger, Fischer & Brox 2015, arXiv:1505.04597).
+
+The border weight map and its weighted cross-entropy, the elastic deformation, overlap-tile
+prediction and the recipe, each against a small hand computation or an independent reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerascv_course.training.weight_map import (
+    border_weight_map,
+    connected_components,
+    squared_distance,
+)
+
+W0, SIGMA = 10.0, 5.0
+
+
+def _border(d1: float, d2: float) -> float:
+    return W0 * math.exp(-((d1 + d2) ** 2) / (2 * SIGMA**2))
+
+
+# ----------------------------------------------------------------------------- weight map
+
+
+def test_squared_distance_matches_brute_force():
+    rng = np.random.default_rng(0)
+    target = rng.random((9, 13)) < 0.08
+    target[4, 6] = True
+    ys, xs = np.nonzero(target)
+    yy, xx = np.mgrid[:9, :13]
+    brute = np.min((yy[..., None] - ys) ** 2 + (xx[..., None] - xs) ** 2, axis=-1)
+    np.testing.assert_array_equal(squared_distance(target), brute)
+    assert np.all(np.isinf(squared_distance(np.zeros((3, 4), bool))))
+
+
+def test_connected_components_are_four_connected():
+    grid = np.array([
+        [1, 0, 1, 1, 1],
+        [1, 0, 1, 0, 1],
+        [1, 1, 1, 0, 1],  # a U-turn: one object
+        [0, 0, 0, 1, 0],  # touches the U only diagonally: its own object
+        [1, 0, 0, 0, 0],
+    ], bool)
+    labels, count = connected_components(grid)
+    assert count == 3
+    assert labels[0, 0] == labels[0, 4] == labels[2, 1] == 1
+    assert labels[3, 3] == 2 and labels[4, 0] == 3
+    assert np.all((labels > 0) == grid)
+
+
+def test_weight_map_on_a_row_by_hand():
+    # objects {0} and {5, 6}; background pixels 1-4 and 7
+    mask = np.array([[1, 0, 0, 0, 0, 1, 1, 0]])
+    expected_border = {1: _border(1, 4), 2: _border(2, 3), 3: _border(2, 3), 4: _border(1, 4),
+                       7: _border(1, 7)}
+    w = border_weight_map(mask, balance=False)
+    for x, border in expected_border.items():
+        assert w[0, x] == pytest.approx(1.0 + border, rel=1e-6)
+    for x in (0, 5, 6):
+        assert w[0, x] == pytest.approx(1.0)
+    # class balance: 3 object pixels, 5 background pixels of 8 -> 8/(2*3) and 8/(2*5)
+    wb = border_weight_map(mask)
+    assert wb[0, 0] == pytest.approx(8 / 6)
+    assert wb[0, 7] == pytest.approx(8 / 10 + _border(1, 7), rel=1e-6)
+
+
+def test_weight_map_in_two_dimensions_by_hand():
+    mask = np.zeros((5, 5), int)
+    mask[0, 0] = mask[0, 4] = mask[4, 4] = 1
+    w = border_weight_map(mask, balance=False)
+    assert w[2, 2] == pytest.approx(1 + _border(math.sqrt(8), math.sqrt(8)), rel=1e-6)
+    assert w[1, 3] == pytest.approx(1 + _border(math.sqrt(2), math.sqrt(10)), rel=1e-6)
+    assert w[0, 0] == pytest.approx(1.0)
+
+
+def test_one_object_has_no_border_term_and_instances_separate_touching_cells():
+    mask = np.zeros((4, 6), int)
+    mask[1:3, 1:5] = 1
+    np.testing.assert_allclose(border_weight_map(mask, balance=False), 1.0)
+    cells = np.zeros((4, 6), int)
+    cells[1:3, 1:3], cells[1:3, 3:5] = 1, 2  # two touching cells, one component of the class mask
+    w = border_weight_map(mask, instances=cells, balance=False)
+    assert w[0, 2] == pytest.approx(1 + _border(1, math.sqrt(2)), rel=1e-6)
+
+
+def test_weighted_cross_entropy_by_hand_and_safe_mode_round_trip():
+    from kerascv_course.training.losses import WeightedCrossEntropyLoss, segmentation_loss
+
+    mask = np.array([[1, 0, 0, 0, 0, 1, 1, 0]])
+    p1 = np.array([0.9, 0.2, 0.3, 0.4, 0.1, 0.6, 0.7, 0.5], np.float32)
+    probs = np.stack([1 - p1, p1], -1)[None, None]  # (1, 1, 8, 2)
+    weights = np.array([8 / 6, 8 / 10 + _border(1, 4), 8 / 10 + _border(2, 3), 8 / 10 + _border(2, 3),
+                        8 / 10 + _border(1, 4), 8 / 6, 8 / 6, 8 / 10 + _border(1, 7)])
+    truth = np.where(mask[0] == 1, p1, 1 - p1)
+    expected = float(np.mean(weights * -np.log(truth)))
+    loss = segmentation_loss(2, "weighted_ce")
+    assert isinstance(loss, WeightedCrossEntropyLoss)
+    assert float(loss(mask[None, ..., None], probs)) == pytest.approx(expected, rel=1e-5)
+    config = keras.saving.serialize_keras_object(loss)
+    again = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    assert isinstance(again, WeightedCrossEntropyLoss) and (again.w0, again.sigma) == (W0, SIGMA)
+    assert float(again(mask[None, ..., None], probs[..., 1:])) == pytest.approx(expected, rel=1e-5)
+
+
+def test_weighted_ce_refuses_xla_without_tensorflow():
+    from kerascv_course.training import Recipe
+    from kerascv_course.training.checks import check_recipe
+
+    recipe = Recipe(model="unet", dataset="cracks", loss="weighted_ce", jit_compile=True)
+    with pytest.raises(ValueError, match="jit_compile"):
+        check_recipe(recipe)
+
+
+# ----------------------------------------------------------------------------- elastic deformation
+
+
+def test_bicubic_field_is_constant_for_a_constant_grid_and_passes_through_the_grid_points():
+    from kerascv_course.data.transforms.elastic import grid_field
+
+    constant = np.broadcast_to(np.array([2.0, -1.0], np.float32), (1, 3, 3, 2))
+    np.testing.assert_allclose(grid_field(constant, 9, 7).numpy(), np.broadcast_to([2.0, -1.0], (1, 9, 7, 2)),
+                               atol=1e-5)
+    coarse = np.random.default_rng(1).normal(0, 10, (2, 3, 3, 2)).astype(np.float32)
+    field = grid_field(coarse, 9, 9).numpy()
+    # corners, edge midpoints and centre of a 9x9 image: rows/columns 0, 4, 8
+    np.testing.assert_allclose(field[:, ::4, ::4], coarse, atol=1e-4)
+    assert field.shape == (2, 9, 9, 2)
+
+
+def test_warp_zero_field_is_identity_and_constant_field_is_a_mirrored_shift():
+    from kerascv_course.data.transforms.elastic import elastic_pair
+
+    rng = np.random.default_rng(2)
+    image = rng.random((1, 6, 5, 3)).astype(np.float32)
+    mask = rng.integers(0, 3, (1, 6, 5, 1)).astype(np.uint8)
+    zero = np.zeros((1, 6, 5, 2), np.float32)
+    moved, moved_mask = elastic_pair(image, mask, zero)
+    np.testing.assert_allclose(moved.numpy(), image, atol=1e-6)
+    np.testing.assert_array_equal(moved_mask.numpy(), mask)
+    shift = np.broadcast_to(np.array([2.0, -1.0], np.float32), (1, 6, 5, 2))  # dy = 2, dx = -1
+    moved, moved_mask = elastic_pair(image, mask, shift)
+    # out[y, x] = in[y + 2, x - 1], mirrored at the edges ("d c b a | a b c d")
+    padded = np.pad(image[0], ((0, 2), (1, 0), (0, 0)), mode="symmetric")
+    np.testing.assert_allclose(moved.numpy()[0], padded[2:8, 0:5], atol=1e-6)
+    padded_mask = np.pad(mask[0], ((0, 2), (1, 0), (0, 0)), mode="symmetric")
+    np.testing.assert_array_equal(moved_mask.numpy()[0], padded_mask[2:8, 0:5])
+
+
+def test_unet_paper_policy_moves_mask_with_image_and_is_seeded():
+    import tensorflow as tf
+
+    from kerascv_course.data import get_policy
+    from kerascv_course.data.catalog import policy_options
+
+    options = policy_options("unet_paper", "segmentation")
+    assert (options["elastic_grid"], options["elastic_sigma"]) == (3, 10.0)  # the paper's
+    still = dict(horizontal_flip=0.0, vertical_flip=0.0, rotation=0.0, scale=(1.0, 1.0), translate=0.0,
+                 brightness=0.0, contrast=0.0)
+    policy = get_policy("unet_paper", task="segmentation", **still)
+    mask = np.zeros((2, 32, 32, 1), np.uint8)
+    mask[:, 8:20, 10:24] = 1
+    image = mask.astype(np.float32)  # the image is the mask: where both agree they moved together
+    seed = tf.constant([3, 4])
+    out, out_mask = policy(image, mask, seed)
+    again, _ = policy(image, mask, seed)
+    np.testing.assert_array_equal(out.numpy(), again.numpy())
+    out, out_mask = out.numpy(), out_mask.numpy()
+    assert set(np.unique(out_mask)) <= {0, 1} and out_mask.dtype == np.uint8
+    assert not np.array_equal(out_mask, mask)  # sigma = 10 px moves a 12x14 square
+    settled = (out == 0.0) | (out == 1.0)
+    assert settled.mean() > 0.8
+    np.testing.assert_array_equal(out[settled], out_mask[settled])
+    single, single_mask = policy(image[0], mask[0, ..., 0], seed)
+    assert single.shape == (32, 32, 1) and single_mask.shape == (32, 32)
+
+
+# ----------------------------------------------------------------------------- the recipe
+
+# Written from the paper (Sections 3 and 3.1), not from recipes/unet_paper.py.
+PAPER = {"optimizer": "sgd", "momentum": 0.99, "batch_size": 1, "loss": "weighted_ce", "augment": "unet_paper"}
+ROOT = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+RECIPE_PATH = __import__("os").path.join(ROOT, "recipes", "unet_paper.py")
+
+
+def _run_recipe(argv, capsys=None):
+    import runpy
+    import sys
+
+    old = sys.argv
+    sys.argv = [RECIPE_PATH, *argv]
+    try:
+        runpy.run_path(RECIPE_PATH, run_name="__main__")
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    finally:
+        sys.argv = old
+    return 0
+
+
+def test_recipe_has_the_papers_settings_also_under_smoke(capsys):
+    import json
+
+    from kerascv_course.data.catalog import policy_options
+
+    for argv in ([], ["--smoke"]):
+        assert _run_recipe(["--print-recipe", *argv]) == 0
+        resolved = json.loads(capsys.readouterr().out)
+        for key, value in PAPER.items():
+            assert resolved[key] == value, (argv, key)
+        assert resolved["model_kwargs"]["dropout"] > 0  # dropout at the end of the contracting path
+        assert resolved["schedule"] == "constant"  # the paper states no learning-rate schedule
+    assert resolved["dataset"] == "cracks"
+    opts = policy_options("unet_paper", "segmentation")
+    assert (opts["elastic_grid"], opts["elastic_sigma"]) == (3, 10.0)
+
+
+def test_model_compiled_with_weighted_ce_and_dropout_loads_in_safe_mode(tmp_path):
+    from kerascv_course.models.unet import original_unet
+    from kerascv_course.training.losses import WeightedCrossEntropyLoss, segmentation_loss
+
+    model = original_unet((16, 16, 1), classes=2, base_filters=2, depth=2, dropout=0.5)
+    model.compile("sgd", loss=segmentation_loss(2, "weighted_ce"))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(again.loss, WeightedCrossEntropyLoss) and (again.loss.w0, again.loss.sigma) == (W0, SIGMA)
+    # the dropout sits at the end of the contracting path: between the bottom convolutions and the
+    # first up-convolution
+    names = [layer.name for layer in again.layers]
+    drop = names.index("bottleneck_dropout")
+    assert names[drop - 1] == "bottleneck_2_relu" and names[drop + 1] == "dec2_upconv"
+    assert again.get_layer("bottleneck_dropout").rate == 0.5
