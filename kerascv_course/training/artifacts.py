@@ -54,9 +54,12 @@ def final_metrics(logs: dict[str, float], task: str) -> dict[str, float]:
 
 
 def save_model(model: Any, path: str) -> None:
-    """``model.save`` into ``path`` atomically."""
+    """``model.save`` into ``path`` atomically (a model trained with auxiliary classifiers is
+    saved without them: :func:`~kerascv_course.training.model.inference_model`)."""
+    from kerascv_course.training.model import inference_model
+
     with atomic_path(path) as tmp:
-        model.save(tmp)
+        inference_model(model).save(tmp)
 
 
 def save_best(model: Any, npz: str, path: str) -> None:
