@@ -116,6 +116,30 @@ def add_recipe_arguments(
         )
 
 
+def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--explain`` (print the resolved run without training) and ``--json`` (as JSON)."""
+    parser.add_argument("--explain", action="store_true",
+                        help="print what the run will do (model and parameters, data and splits, "
+                             "augmentation, optimizer, learning rate by epoch, decayed variables, "
+                             "regularisation, the published result) without training, and exit")
+    parser.add_argument("--json", action="store_true", help="with --explain: print it as JSON")
+
+
+def explain_if_asked(recipe: Recipe, args: argparse.Namespace) -> int | None:
+    """Print the explanation when ``--explain`` was given (exit status 0), else ``None``.
+
+    Raises:
+        ValueError: for ``--json`` without ``--explain``.
+    """
+    if not getattr(args, "explain", False):
+        if getattr(args, "json", False):
+            raise ValueError("`--json` goes with --explain (print the explanation as JSON). Received: --json")
+        return None
+    from kerascv_course.training.explain import print_explanation
+
+    return print_explanation(recipe, as_json=args.json)
+
+
 def add_progress_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
     """``--progress {auto,bar,epochs,off}`` (auto: a bar on a terminal, one line per epoch otherwise)."""
     parser.add_argument("--progress", choices=list(PROGRESS), default=default,

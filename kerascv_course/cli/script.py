@@ -9,7 +9,7 @@ A recipe script is data plus one call::
 
 It gets a flag per :class:`~kerascv_course.training.recipe.Recipe` field (generated from the
 schema), ``--hparams FILE.json``, ``--smoke`` (the same code path on embedded data in seconds),
-``--print-recipe``, and ``--variant`` when it passes ``{name: recipe}``. With ``export=`` it trains
+``--print-recipe``, ``--explain [--json]`` (the resolved run, without training), and ``--variant`` when it passes ``{name: recipe}``. With ``export=`` it trains
 then exports to TFLite and prints the report; with ``search=`` it runs a hyper-parameter search.
 Exit status: 0 done, 1 training diverged or no trial finished, 2 bad input (one line on stderr).
 """
@@ -24,8 +24,10 @@ from typing import Any
 
 from kerascv_course.cli.recipe_args import (
     PROGRESS,
+    add_explain_arguments,
     add_progress_argument,
     add_recipe_arguments,
+    explain_if_asked,
     recipe_from_args,
     summary_lines,
 )
@@ -107,6 +109,7 @@ def main(
         add_export_arguments(parser, export)
     add_recipe_arguments(parser)
     add_progress_argument(parser)
+    add_explain_arguments(parser)
     args = parser.parse_args(argv)
     if not args.verbose:
         from kerascv_course.cli.quiet import quiet_libraries
@@ -117,6 +120,9 @@ def main(
         resolved = recipe_from_args(base, args, smoke=dict(smoke or {}) if args.smoke else None)
         if export is not None:
             resolved, settings = export_settings_from_args(resolved, export, args)
+        explained = explain_if_asked(resolved, args)
+        if explained is not None:
+            return explained
         if args.print_recipe:
             print(resolved.to_json())
             if export is not None:

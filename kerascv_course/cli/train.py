@@ -15,6 +15,7 @@ examples:
       --augment cifar --batch-size 128 --epochs 164
   kerascv-course train mobilenet --dataset shapes --strategy cpu:2 --mixed-precision mixed_bfloat16
   kerascv-course train lenet5 --dataset digits --hparams search/best_hparams.json
+  kerascv-course train resnet20 --dataset cifar10 --explain     # what would run, without training
 
 Run the same command again after an interruption: training resumes from the last finished
 epoch with the same settings (--epochs may grow; --no-resume or --overwrite starts over).
@@ -35,7 +36,11 @@ examples:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``evaluate``."""
-    from kerascv_course.cli.recipe_args import add_progress_argument, add_recipe_arguments
+    from kerascv_course.cli.recipe_args import (
+        add_explain_arguments,
+        add_progress_argument,
+        add_recipe_arguments,
+    )
 
     p = add_command(
         sub,
@@ -46,6 +51,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="registered model name (see `kerascv-course list`)")
     add_recipe_arguments(p, required=("dataset",))
     add_progress_argument(p)
+    add_explain_arguments(p)
 
     e = add_command(
         sub,
@@ -89,6 +95,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     recipe = recipe_from_args(args)
     check_recipe(recipe)  # answered before TensorFlow loads
+    from kerascv_course.cli.recipe_args import explain_if_asked
+
+    explained = explain_if_asked(recipe, args)
+    if explained is not None:
+        return explained
     return run_recipe(recipe, progress=args.progress)
 
 

@@ -56,10 +56,13 @@ def final_metrics(logs: dict[str, float], task: str) -> dict[str, float]:
 
 def save_model(model: Any, path: str) -> None:
     """``model.save`` into ``path`` atomically, with the model's card inside
-    (:mod:`kerascv_course.utils.model_card`) when it has one."""
+    (:mod:`kerascv_course.utils.model_card`) when it has one; a model trained with auxiliary
+    classifiers is saved without them (:func:`~kerascv_course.training.model.inference_model`)."""
+    from kerascv_course.training.model import inference_model
+
     card = model_card(model)
     with atomic_path(path) as tmp:
-        model.save(tmp)
+        inference_model(model).save(tmp)
         if card is not None:
             write_card(tmp, card)
 

@@ -34,7 +34,7 @@ OPTIMIZER_OPTIONS: dict[str, tuple[str, ...]] = {
 OPTIMIZER_FIELDS = {
     "learning_rate": "learning_rate", "momentum": "momentum", "nesterov": "nesterov",
     "weight_decay": "weight_decay", "global_clipnorm": "clipnorm", "clipnorm": "clipnorm",
-    "clipvalue": "clipvalue", "name": "(none)",
+    "clipvalue": "clipvalue", "use_ema": "use_ema", "name": "(none)",
 }
 #: Loss names of segmentation runs (``kerascv_course.training.losses.segmentation_loss``).
 SEGMENTATION_LOSSES = ("auto", "ce", "bce", "dice", "ce_dice", "bce_dice", "focal", "weighted_ce")
@@ -79,6 +79,7 @@ def check_recipe(recipe: Recipe) -> None:
             f"{task} dataset. Received: model={recipe.model!r}, dataset={recipe.dataset!r}"
         )
     check_model_kwargs(recipe, info)
+    check_aux_losses(recipe, info)
     check_optimizer_kwargs(recipe)
     if recipe.optimizer == "adamw" and recipe.weight_decay_mode == "l2":
         raise ValueError(
@@ -158,6 +159,28 @@ def check_model_kwargs(recipe: Recipe, info: Any) -> None:
             "`include_top=False` builds a feature extractor with no classifier, which cannot be "
             "trained against the dataset's labels; drop it (the trainer sizes the classifier to "
             "the dataset's classes). Received: model_kwargs={'include_top': False}"
+        )
+
+
+def check_aux_losses(recipe: Recipe, info: Any) -> None:
+    """``aux_loss_weights`` go with a model built with its auxiliary classifiers, and back.
+
+    Raises:
+        ValueError: for weights without auxiliary outputs, or auxiliary outputs without weights.
+    """
+    aux = recipe.model_kwargs.get("aux_logits", False) is True
+    if recipe.aux_loss_weights and not aux:
+        how = ("add \"aux_logits\": true to model_kwargs" if "aux_logits" in info.builder_args
+               else f"{recipe.model} has no auxiliary classifiers; drop aux_loss_weights")
+        raise ValueError(
+            f"`aux_loss_weights` weights the losses of auxiliary classifiers, but the model is built "
+            f"without them: {how}. Received: aux_loss_weights={recipe.aux_loss_weights!r}"
+        )
+    if aux and not recipe.aux_loss_weights:
+        raise ValueError(
+            "`aux_logits=True` gives the model auxiliary outputs that training must weight: set "
+            "aux_loss_weights (GoogLeNet's paper: 0.3,0.3) or drop aux_logits. "
+            f"Received: model_kwargs={recipe.model_kwargs!r}, aux_loss_weights=[]"
         )
 
 

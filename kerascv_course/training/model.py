@@ -38,11 +38,20 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
     kwargs.setdefault("input_shape", (h, w, c))
     kwargs.setdefault("classes", info.num_classes)
     model = spec.builder(**kwargs)
-    check_outputs(model, info, recipe)
+    if recipe.aux_loss_weights:
+        check_outputs(inference_model(AuxiliaryLossModel(model, recipe.aux_loss_weights)), info, recipe)
+    else:
+        check_outputs(model, info, recipe)
     if recipe.mixed_precision and model.outputs[0].dtype != "float32":
         # Mixed precision computes in float16/bfloat16; the loss and metrics want float32 outputs.
-        output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(model.outputs[0])
-        model = keras.Model(model.inputs, output, name=model.name)
+        outputs = [
+            keras.layers.Activation("linear", dtype="float32",
+                                    name="output_float32" if i == 0 else f"aux{i}_float32")(o)
+            for i, o in enumerate(model.outputs)
+        ]
+        model = keras.Model(model.inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
+    if recipe.aux_loss_weights:
+        model = AuxiliaryLossModel(model, recipe.aux_loss_weights)
     return attach_card(model, run_card(recipe, info, (h, w, c)))
 
 
@@ -56,6 +65,50 @@ def run_card(recipe: Recipe, info: Any, input_shape: tuple[int, int, int]) -> di
         dataset=dict(name=recipe.dataset, kwargs=dict(recipe.dataset_kwargs), image_size=recipe.image_size,
                      seed=recipe.seed, test_split=recipe.test_split),
     )
+
+
+class AuxiliaryLossModel(keras.Model):
+    """Train a model with auxiliary classifiers; evaluate, predict and save its main output only.
+
+    ``network`` has outputs ``[main, aux_1, …]`` (GoogLeNet's ``aux_logits=True``). In training
+    the loss is ``L(main) + Σ w_i · L(aux_i)`` (Szegedy et al. 2014, §5: ``w_i = 0.3``), each term
+    the compiled loss (so distribution scaling and the weight-decay penalty stay Keras's own);
+    metrics follow the main output, and validation and test losses are the main output's. What
+    is saved and exported is :func:`inference_model`: the auxiliary heads are dropped, as the
+    paper discards them at inference.
+
+    Raises:
+        ValueError: when ``network`` does not have ``1 + len(weights)`` outputs.
+    """
+
+    def __init__(self, network: keras.Model, weights: list[float]) -> None:
+        outputs = network.outputs
+        if len(outputs) != 1 + len(weights):
+            raise ValueError(
+                f"Model {network.name!r} has {len(outputs) - 1} auxiliary output(s) but "
+                f"aux_loss_weights gives {len(weights)} weight(s). Received: aux_loss_weights={weights!r}"
+            )
+        super().__init__(network.inputs, outputs, name=network.name)
+        self.aux_weights = [float(w) for w in weights]
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
+        total = super().compute_loss(x, y, y_pred[0], sample_weight, training=training)
+        if training:  # validation and test losses are the main classifier's, as the paper evaluates
+            for weight, aux in zip(self.aux_weights, y_pred[1:]):
+                total = total + weight * self.loss(y, aux, sample_weight=sample_weight)
+        return total
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        return super().compute_metrics(x, y, y_pred[0], sample_weight=sample_weight)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The model to save, evaluate elsewhere and export: ``model`` itself, or for an
+    :class:`AuxiliaryLossModel` its network's main output (the auxiliary heads dropped)."""
+    if isinstance(model, AuxiliaryLossModel):
+        return keras.Model(model.inputs, model.outputs[0], name=model.name)
+    return model
 
 
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:

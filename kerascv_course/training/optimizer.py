@@ -33,6 +33,22 @@ def steps_from_info(recipe: Recipe, info: Any) -> int | None:
     return min(steps, recipe.steps_per_epoch) if recipe.steps_per_epoch else steps
 
 
+def learning_rate_schedule(recipe: Recipe, steps_per_epoch: int) -> Any:
+    """The run's learning rate: a float (``constant``, ``plateau``) or a Keras schedule over
+    optimizer steps (what :func:`make_optimizer` gives the optimizer)."""
+    return make_schedule(
+        recipe.schedule, learning_rate(recipe), steps_per_epoch=steps_per_epoch,
+        epochs=recipe.epochs, options=recipe.schedule_kwargs,
+    )
+
+
+def batches_per_epoch(num_examples: int, recipe: Recipe) -> int:
+    """Training steps per epoch over ``num_examples`` images: every batch, the last one partial
+    (as the trainer's pipeline), capped at ``recipe.steps_per_epoch``."""
+    batches = -(-num_examples // recipe.batch_size)
+    return min(batches, recipe.steps_per_epoch) if recipe.steps_per_epoch else batches
+
+
 def make_optimizer(recipe: Recipe, *, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
     """The recipe's optimizer with its learning-rate schedule, clipping and decoupled weight decay.
 
@@ -52,12 +68,10 @@ def make_optimizer(recipe: Recipe, *, steps_per_epoch: int | None = None) -> ker
             )
         steps_per_epoch = 1
     check_optimizer_kwargs(recipe)
-    lr = make_schedule(
-        recipe.schedule, learning_rate(recipe), steps_per_epoch=steps_per_epoch,
-        epochs=recipe.epochs, options=recipe.schedule_kwargs,
-    )
+    lr = learning_rate_schedule(recipe, steps_per_epoch)
     decoupled = recipe.weight_decay if weight_decay_mode(recipe) == "decoupled" and recipe.weight_decay else None
-    common = dict(global_clipnorm=recipe.clipnorm, clipvalue=recipe.clipvalue, **recipe.optimizer_kwargs)
+    common = dict(global_clipnorm=recipe.clipnorm, clipvalue=recipe.clipvalue, use_ema=recipe.use_ema,
+                  **recipe.optimizer_kwargs)
     if recipe.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
                                     weight_decay=decoupled, **common)

@@ -153,6 +153,21 @@ def _text_list(name: str, value: Any) -> None:
         raise fail(name, value, "a list of non-empty strings")
 
 
+def _weights(name: str, value: Any) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise fail(name, value, "a list of non-negative numbers (one loss weight per auxiliary output)")
+
+
+def _float_list(text: str) -> list[float]:
+    parts = [p for p in text.replace("[", "").replace("]", "").split(",") if p.strip()]
+    try:
+        return [float(p) for p in parts]
+    except ValueError as err:
+        raise ValueError(f"`aux_loss_weights` must be numbers separated by commas. Received: {text!r}") from err
+
+
 def _choice(allowed: tuple[Any, ...]) -> Callable[[str, Any], Any]:
     return lambda name, value: check_choice(name, value, allowed)
 
@@ -238,6 +253,11 @@ class Recipe:
         help='schedule options as a JSON object, e.g. \'{"milestones": [30, 60]}\'')
     label_smoothing: float = setting(0.0, group="optimisation", check=_fraction, tunable=True, hparam=True,
                                      help="label smoothing of the cross-entropy (classification)")
+    aux_loss_weights: list[float] = setting(
+        factory=list, group="optimisation", check=_weights, parse=_float_list, hparam=True, metavar="W,…",
+        help="loss weight of each auxiliary classifier (GoogLeNet: 0.3,0.3 with model_kwargs aux_logits)")
+    use_ema: bool = setting(False, group="optimisation", check=_flag, hparam=True,
+                            help="Polyak averaging: evaluate and save the moving average of the weights")
     clipnorm: float | None = setting(None, group="optimisation", check=_optional_positive, tunable=True,
                                      hparam=True, help="clip the gradients' global norm")
     clipvalue: float | None = setting(None, group="optimisation", check=_optional_positive, tunable=True,
@@ -283,6 +303,8 @@ class Recipe:
         help='self-training on unlabelled images, e.g. \'{"teacher": "runs/stl10", "threshold": 0.95}\'')
     published: dict[str, Any] = setting(factory=dict, group="record", check=_mapping, identity="none",
                                         cli=False, help="the paper's reported result, for the record")
+    paper: str = setting("", group="record", check=_any_text, identity="none", cli=False,
+                         help="the paper the recipe follows and where its published figures are")
     notes: str = setting("", group="record", check=_any_text, identity="none", cli=False,
                          help="free text about the recipe")
 

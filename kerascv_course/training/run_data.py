@@ -133,6 +133,6 @@ class RunData:
             raise ValueError(
                 f"The training split of {self.recipe.dataset!r} is empty. Received: dataset={self.recipe.dataset!r}"
             )
-        batches = -(-n // self.recipe.batch_size)
-        cap = self.recipe.steps_per_epoch
-        return min(batches, cap) if cap else batches
+        from kerascv_course.training.optimizer import batches_per_epoch
+
+        return batches_per_epoch(n, self.recipe)

@@ -186,6 +186,8 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
             callbacks=[*extra, *(callbacks or [])], verbose=verbosity, after_epoch=after_epoch,
             diverged_message=lambda where, finished, lr: _diverged(where, run, finished, lr),
         )
+        if recipe.use_ema:  # Polyak averaging: the averaged weights are the model (as Keras' fit does)
+            model.optimizer.finalize_variable_values(model.trainable_variables)
         metrics = artifacts.final_metrics(engine.evaluate(data.evaluation(recipe.test_split)), info.task)
         seconds = seconds_before + time.time() - started
         metrics.update(
