@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from kerascv_course.cli import main
 from kerascv_course.tuning.search import read_trials_csv
 
@@ -63,3 +65,72 @@ def test_hyperband_says_why_it_runs_fewer_trials(capsys, tmp_path):
     # The oracle itself ran this many: the line must say so before the search.
     assert f"Hyperband plans {len(rows)} trials, not --max-trials 5" in text
     assert len(re.findall(rf"^Trial \d+ \(\d of {len(rows)}\) ended", text, re.M)) == len(rows)
+
+
+# ------------------------------------------------------------------------------------------
+# Progress of export and evaluate; failed commands leave nothing behind.
+
+
+@pytest.fixture(scope="module")
+def lenet_run(tmp_path_factory):
+    import keras
+
+    from kerascv_course.models import get_model
+    from kerascv_course.training import Recipe
+
+    keras.utils.set_random_seed(0)
+    folder = tmp_path_factory.mktemp("run") / "lenet"
+    folder.mkdir()
+    get_model("lenet5").save(folder / "model.keras")
+    (folder / "recipe.json").write_text(json.dumps(Recipe(model="lenet5", dataset="digits").to_dict()))
+    return folder
+
+
+def test_export_int8_prints_its_stages_and_a_failed_export_leaves_no_folder(lenet_run, capsys, tmp_path):
+    out = tmp_path / "export"
+    code = main(["export", str(lenet_run), "--quantization", "int8", "--calibration-samples", "8",
+                 "--eval-samples", "16", "--latency-runs", "0", "--output", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert not ANSI.search(text)
+    lines = text.splitlines()
+    stages = [i for i, line in enumerate(lines) if line.startswith(
+        ("Reading 8 calibration images", "Converting int8 (calibrating on 8 images)", "Comparing model_int8.tflite"))]
+    assert len(stages) == 3 and stages == sorted(stages), text
+    assert (out / "model_int8.tflite").exists()
+
+    bad = tmp_path / "bad-export"
+    assert main(["export", str(lenet_run), "--split", "nope", "--output", str(bad)]) == 2
+    assert "`split` must be one of" in capsys.readouterr().err
+    assert not bad.exists()
+
+
+def test_tta_10crop_on_small_images_warns_with_the_crops_share(lenet_run, capsys, caplog):
+    from kerascv_course.evaluation.classification import tta_warning
+
+    # digits are 32x32; a 32x32 input is cropped from a 37-pixel side (32 / 0.875):
+    # 32*32 / (37*37) = 74.8 % of the image.
+    assert "keeps 75% of an upsampled image" in tta_warning("10crop", (32, 32), (32, 32))
+    assert tta_warning("10crop", (256, 256), (224, 224)) is None  # ImageNet's own protocol
+    assert tta_warning("none", (32, 32), (32, 32)) is None
+    code = main(["evaluate", str(lenet_run), "--tta", "10crop", "--max-examples", "64",
+                 "--output", str(lenet_run / "eval.json")])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "--tta 10crop: the 32x32 images of digits" in caplog.text
+    assert "--tta none" in caplog.text
+    assert re.search(r"^Model 1 of 1 \(.*\): digits test, tta 10crop$", text, re.M), text
+    assert re.search(r"^Model 1 of 1: 64 images in \d+ s$", text, re.M), text
+    assert json.loads((lenet_run / "eval.json").read_text())["warnings"]
+
+
+def test_checking_a_large_image_folder_logs_progress(caplog):
+    import logging
+
+    from kerascv_course.data.datasets.images import check_files
+
+    with caplog.at_level(logging.INFO):
+        out = check_files(["a", "b", "c"], check=str.upper, every=0.0)
+    assert out == {"a": "A", "b": "B", "c": "C"}
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "Checked 1 of 3 image files", "Checked 2 of 3 image files"]

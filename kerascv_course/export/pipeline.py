@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+import shutil
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -132,6 +134,7 @@ def export_source(
     allow_float_fallback: bool = False,
     per_channel: bool = True,
     data_dir: str | None = None,
+    progress: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Export a trained model (run folder or ``.keras`` file) and write the verification report.
 
@@ -155,6 +158,8 @@ def export_source(
         allow_float_fallback: accept int8 models with float operators.
         per_channel: int8 with per-channel kernel scales (default); ``False``: per-tensor.
         data_dir: tensorflow-datasets folder (default: the recipe's).
+        progress: called with one short line as each stage starts (reading images, calibrating
+            and converting each mode, comparing), e.g. ``print``.
 
     Returns:
         The report dict (also written to ``export_report.json`` in the output folder).
@@ -198,8 +203,40 @@ def export_source(
         parent = os.path.dirname(os.path.abspath(folder))
         if not os.path.isdir(parent):
             raise FileNotFoundError(f"The parent folder of `output` does not exist: {parent!r}. Received: output={folder!r}")
+        created = not os.path.isdir(folder)
         os.makedirs(folder, exist_ok=True)
+    else:
+        created = False
+    try:
+        return _export(
+            source, output, quantizations, formats=formats, dataset=dataset, split=split,
+            input_type=input_type, output_type=output_type, fold_preprocessing=fold_preprocessing,
+            size=size, calibration_samples=calibration_samples, eval_samples=eval_samples,
+            latency_runs=latency_runs, num_threads=num_threads,
+            allow_float_fallback=allow_float_fallback, per_channel=per_channel, data_dir=data_dir,
+            model_path=model_path, recipe=recipe, folder=folder, single_file=single_file,
+            say=progress or (lambda line: None),
+        )
+    except BaseException:
+        if created:  # a failed export leaves no half-made folder behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
+
+def _export(source: Any, output: Any, quantizations: Sequence[str], *, formats: Sequence[str],
+            dataset: str | None, split: str, input_type: str, output_type: str,
+            fold_preprocessing: bool, size: tuple[int, int] | None, calibration_samples: int,
+            eval_samples: int | None, latency_runs: int, num_threads: int | None,
+            allow_float_fallback: bool, per_channel: bool, data_dir: str | None, model_path: str,
+            recipe: dict[str, Any], folder: str, single_file: bool,
+            say: Callable[[str], Any]) -> dict[str, Any]:
+    """:func:`export_source` once its arguments are checked and ``folder`` exists."""
+    start = time.monotonic()
+
+    def elapsed() -> str:
+        return f"{time.monotonic() - start:.0f} s"
+
+    say(f"Loading {model_path}")
     model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
     _, h, w, c = model.input_shape
     info = None
@@ -211,6 +248,7 @@ def export_source(
     feed_size = size or (h, w)
     fold = fold_preprocessing
     if dataset is not None:
+        say(f"Reading {eval_samples or 'all'} held-out images of {dataset} ({split})")
         images, labels, info = dataset_arrays(
             dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
             limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
@@ -218,6 +256,7 @@ def export_source(
         )
         preprocessing = Preprocessing.from_info(info, input_size=size)
         if "int8" in quantizations:
+            say(f"Reading {calibration_samples} calibration images of {dataset} (train) [{elapsed()}]")
             calibration, _, _ = dataset_arrays(
                 dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
                 limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
@@ -258,12 +297,17 @@ def export_source(
         for q in quantizations:
             path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
             io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
+            say(f"Converting {q}" + (f" (calibrating on {len(calibration)} images)" if q == "int8" else "")
+                + f" [{elapsed()}]")
             exported = export_tflite(
                 model, path, q, calibration if q == "int8" else None,
                 preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
                 calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
                 metadata={"source": os.fspath(source), "dataset": dataset}, **io,
             )
+            say(f"Comparing {os.path.basename(exported.path)} with Keras on "
+                f"{0 if images is None else len(images)} images"
+                + (f" and timing {latency_runs} runs" if latency_runs else "") + f" [{elapsed()}]")
             row = compare_tflite(
                 exported.path, reference, images, labels, keras_probs=keras_probs,
                 latency_runs=latency_runs, num_threads=num_threads,
@@ -272,6 +316,8 @@ def export_source(
             report["exports"].append(row)
     if "onnx" in formats:
         from kerascv_course.export.onnx import export_onnx
+
+        say(f"Exporting ONNX [{elapsed()}]")
 
         report["onnx"] = export_onnx(
             reference, os.path.join(folder, "model.onnx"),
