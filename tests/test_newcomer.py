@@ -134,3 +134,48 @@ def test_checking_a_large_image_folder_logs_progress(caplog):
     assert out == {"a": "A", "b": "B", "c": "C"}
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
         "Checked 1 of 3 image files", "Checked 2 of 3 image files"]
+
+
+# ------------------------------------------------------------------------------------------
+# Errors that say how to fix, and leave nothing behind.
+
+
+def test_small_images_into_lenet5_say_image_size_or_pad_and_leave_no_run_folder(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "mnist" / cls).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8)).save(tmp_path / "mnist" / cls / f"{i}.png")
+    run = tmp_path / "run"
+    args = ["train", "lenet5", "--dataset", f"folder:{tmp_path / 'mnist'}", "--epochs", "1", "--output", str(run)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "at least 32x32 pixels" in err and "gives it 28x28" in err
+    assert "--image-size 32" in err and "--resize-mode pad" in err and "LeCun" in err
+    assert not run.exists()
+    assert main([*args, "--image-size", "28"]) == 2  # answered by the TF-free checks
+    assert "pass --image-size 32 or larger" in capsys.readouterr().err
+    assert not run.exists()
+
+
+def test_list_with_no_match_says_so_and_names_the_families(capsys):
+    from kerascv_course.models.catalog import model_info, model_names
+
+    assert main(["list", "nope*"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "No model matches 'nope*'" in captured.err and "kerascv-course list" in captured.err
+    assert all(model_info(n).family in captured.err for n in model_names())
+
+
+def test_dataset_names_are_case_insensitive_like_model_names():
+    from kerascv_course.data.catalog import dataset_task, resolve_dataset
+    from kerascv_course.models.catalog import model_info
+
+    assert model_info("LeNet5").name == model_info("lenet5").name
+    assert dataset_task("DIGITS") == dataset_task("digits") == "classification"
+    assert dataset_task("Cracks") == "segmentation"
+    assert resolve_dataset("Folder:/data/x") == resolve_dataset("folder:/data/x")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -101,8 +102,21 @@ def _cell(value: object) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     rows = models_table(args.task, args.pattern)
+    if not rows:
+        print(no_match_message(args.task, args.pattern), file=sys.stderr)
+        return 1
     print(format_table(rows, ["name", "task", "params", "input", "paper", "imagenet"]))
     return 0
+
+
+def no_match_message(task: str | None, pattern: str | None) -> str:
+    """What ``list`` says when no model matches: the families to try, and the plain command."""
+    from kerascv_course.models.catalog import model_info, model_names
+
+    families = sorted({model_info(n).family for n in model_names(task)})
+    what = f"{pattern!r}" + (f" among the {task} models" if task else "")
+    return (f"No model matches {what}. Families: {', '.join(families)}; try a pattern such as "
+            f"'{families[0]}*', or `kerascv-course list` for every model.")
 
 
 def run_summary(args: argparse.Namespace) -> int:
