@@ -179,3 +179,62 @@ def test_dataset_names_are_case_insensitive_like_model_names():
     assert dataset_task("DIGITS") == dataset_task("digits") == "classification"
     assert dataset_task("Cracks") == "segmentation"
     assert resolve_dataset("Folder:/data/x") == resolve_dataset("folder:/data/x")
+
+
+# ------------------------------------------------------------------------------------------
+# Pictures people can read.
+
+
+def _capture_figures(monkeypatch, module):
+    """Keep the figures ``module`` closes, to read their axes."""
+    figures = []
+    real_close = module.plt.close
+    monkeypatch.setattr(module.plt, "close", lambda fig=None: (figures.append(fig), real_close(fig)))
+    return figures
+
+
+def test_history_plot_has_whole_epoch_ticks_and_no_trivial_top5_panel(monkeypatch, tmp_path):
+    from PIL import Image
+
+    from kerascv_course.viz import curves
+
+    figures = _capture_figures(monkeypatch, curves)
+    base = {"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.5], "accuracy": [0.5, 0.8, 0.9],
+            "val_accuracy": [0.4, 0.7, 0.8], "learning_rate": [1e-3, 1e-3, 1e-4]}
+    curves.plot_history({**base, "top5_accuracy": [1.0] * 3, "val_top5_accuracy": [1.0] * 3}, tmp_path / "a.png")
+    curves.plot_history({**base, "top5_accuracy": [0.9, 1.0, 1.0], "val_top5_accuracy": [1.0] * 3},
+                        tmp_path / "b.png")
+    trivial, kept = ([ax.get_title() for ax in f.axes] for f in figures)
+    assert trivial == ["loss", "accuracy", "learning rate"]
+    assert kept == ["loss", "accuracy", "top5 accuracy", "learning rate"]
+    for ax in figures[0].axes:
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= 3]
+        assert ticks == [1, 2, 3], ticks
+        assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
+    assert Image.open(tmp_path / "b.png").width > Image.open(tmp_path / "a.png").width
+
+
+def test_lenet5_filters_are_legible_and_saliency_says_predicted_and_true(tmp_path):
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from kerascv_course.models import get_model
+    from kerascv_course.viz.inspect import plot_filters, plot_saliency, saliency_title
+
+    keras.utils.set_random_seed(0)
+    model = get_model("lenet5")
+    plot_filters(model, tmp_path / "filters.png")
+    width, height = Image.open(tmp_path / "filters.png").size
+    assert width >= 500 and height >= 350, (width, height)  # was 252x193
+
+    image = np.random.default_rng(0).normal(size=(32, 32, 1)).astype("float32")
+    probs = np.asarray(model.predict(image[None], verbose=0))[0]
+    names = [f"digit{i}" for i in range(10)]
+    top = int(np.argmax(probs))
+    title = saliency_title(model, image, top, class_names=names, true_index=3)
+    assert title == f"predicted digit{top} (class {top}) (p = {probs[top]:.2f}) / true digit3 (class 3)"
+    assert saliency_title(model, image, top, class_names=[str(i) for i in range(10)], true_index=3) == (
+        f"predicted {top} (p = {probs[top]:.2f}) / true 3")
+    plot_saliency(model, image, tmp_path / "saliency.png", class_names=names, true_index=3)
+    assert Image.open(tmp_path / "saliency.png").width >= 600

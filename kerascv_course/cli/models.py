@@ -171,7 +171,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     model, run_dataset = _load_source(args.source)
     dataset = args.dataset or run_dataset
     h, w, c = model.input_shape[1:]
-    info = None
+    info = true = None
     if args.image:
         if not os.path.exists(args.image):
             raise FileNotFoundError(f"No image at {args.image!r}. Received: --image={args.image!r}")
@@ -180,7 +180,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             _, info = load_dataset(dataset, "test")
     elif dataset:
         ds, info = load_dataset(dataset, "test")
-        raw = next(iter(ds))[0]
+        raw, true = next(iter(ds))
     else:
         raw = tf.constant(np.random.default_rng(0).integers(0, 256, (h or 64, w or 64, c)), tf.uint8)
     image = match_channels(to_float(raw), c)
@@ -197,7 +197,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     ]
     if len(model.output_shape) == 2:
         written.append(
-            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names)
+            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names,
+                          true_index=int(np.asarray(true).reshape(-1)[0]) if true is not None and np.asarray(true).size == 1 else None)
         )
     for path in written:
         print(path)

@@ -218,6 +218,8 @@ def plot_hparams(
             if name in log_scale and x.size and x.min() > 0:
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            elif x.size and np.all(x == np.round(x)):  # batch sizes, depths: whole-number ticks
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         elif values:
             seen = {str(v) for v in values}
             order = [str(c) for c in (categories or {}).get(name, ())]
