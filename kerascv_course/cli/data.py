@@ -112,7 +112,7 @@ def show_augment(
             rows.append(masks)
             labels.append("mask")
     titles = None if segmentation else [info.class_names[int(y)] for _, y in samples]
-    return image_grid(rows, output, row_labels=labels, column_titles=titles, title=f"{policy} on {dataset}")
+    return image_grid(rows, output, row_labels=labels, column_titles=titles, title=f"augmentation policy {policy!r} on {dataset}")
 
 
 def run_show_augment(args: argparse.Namespace) -> int:

@@ -111,6 +111,7 @@ def run_export(args: argparse.Namespace) -> int:
             num_threads=args.threads,
             allow_float_fallback=args.allow_float_fallback,
             per_channel=args.per_channel,
+            progress=lambda line: print(line, file=sys.stderr if args.json else sys.stdout, flush=True),
         )
     except ImportError as err:
         print(f"kerascv-course export: error: {err}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kerascv_course.cli.command import add_command
 
@@ -94,8 +95,21 @@ def _cell(value: object) -> str:
 def run_list(args: argparse.Namespace) -> int:
     """List the registered models as a table: name, task, parameters, input, paper, ImageNet weights."""
     rows = models_table(args.task, args.pattern)
+    if not rows:
+        print(no_match_message(args.task, args.pattern), file=sys.stderr)
+        return 1
     print(format_table(rows, ["name", "task", "params", "input", "paper", "imagenet"]))
     return 0
+
+
+def no_match_message(task: str | None, pattern: str | None) -> str:
+    """What ``list`` says when no model matches: the families to try, and the plain command."""
+    from kerascv_course.models.catalog import model_info, model_names
+
+    families = sorted({model_info(n).family for n in model_names(task)})
+    what = f"{pattern!r}" + (f" among the {task} models" if task else "")
+    return (f"No model matches {what}. Families: {', '.join(families)}; try a pattern such as "
+            f"'{families[0]}*', or `kerascv-course list` for every model.")
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -157,7 +171,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     model, run_dataset = _load_source(args.source)
     dataset = args.dataset or run_dataset
     h, w, c = model.input_shape[1:]
-    info = None
+    info = true = None
     if args.image:
         if not os.path.exists(args.image):
             raise FileNotFoundError(f"No image at {args.image!r}. Received: --image={args.image!r}")
@@ -166,7 +180,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             _, info = load_dataset(dataset, "test")
     elif dataset:
         ds, info = load_dataset(dataset, "test")
-        raw = next(iter(ds))[0]
+        raw, true = next(iter(ds))
     else:
         raw = tf.constant(np.random.default_rng(0).integers(0, 256, (h or 64, w or 64, c)), tf.uint8)
     image = match_channels(to_float(raw), c)
@@ -183,7 +197,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     ]
     if len(model.output_shape) == 2:
         written.append(
-            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names)
+            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names,
+                          true_index=int(np.asarray(true).reshape(-1)[0]) if true is not None and np.asarray(true).size == 1 else None)
         )
     for path in written:
         print(path)

@@ -145,6 +145,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         paths, dataset=args.dataset, split=args.split, tta=args.tta, data_dir=args.data_dir,
         image_size=args.image_size, batch_size=args.batch_size, resize=args.resize,
         scales=args.scales, max_examples=args.max_examples,
+        progress=(lambda line: print(line, flush=True)) if len(paths) > 1 or args.tta != "none" else None,
     )
     png = os.path.splitext(output)[0] + "-confusion.png"
     what = "ensemble of " + str(len(paths)) if len(paths) > 1 else os.path.basename(os.path.normpath(args.model))

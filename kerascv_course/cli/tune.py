@@ -106,6 +106,7 @@ def run_tune(args: argparse.Namespace) -> int:
         factor=args.factor,
         executions_per_trial=args.executions_per_trial,
         verbose=1 if args.verbose else 0,
+        progress=lambda line: print(line, flush=True),
     )
     replicas = f"{result.replicas} replica{'s' if result.replicas > 1 else ''} per trial"
     if result.role == "worker":

@@ -26,7 +26,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,8 @@ TTA_MODES = ("none", "center", "10crop", "multiscale")
 IMAGENET_CROP_RATIO = 224 / 256
 MULTISCALE_SIDES = (256, 288, 320, 352)  # GoogLeNet's test scales for 224 crops
 EPSILON = 1e-7
+
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +236,29 @@ def views(images: Any, tta: str, size: tuple[int, int], *, resize: int | None = 
     return multi_scale_crops(images, size, scales or scaled_sides(min(size)))
 
 
+def tta_warning(tta: str, stored: Sequence[Any], size: Sequence[int], *, resize: int | None = None,
+                dataset: str = "the dataset") -> str | None:
+    """A warning when cropping views (``center``, ``10crop``) cut into images smaller than the
+    side they are resized to: each crop then keeps only ``crop area / resized area`` of an
+    upsampled image (tightly framed digits lose strokes), which usually raises the error. ``None``
+    when the images are large enough, their size varies, or ``tta`` does not crop."""
+    if tta not in ("center", "10crop") or None in tuple(stored[:2]):
+        return None
+    height, width = (int(v) for v in stored[:2])
+    side = resize or int(round(min(size) / IMAGENET_CROP_RATIO))
+    if min(height, width) >= side:
+        return None
+    short = min(height, width)
+    resized = (side * height / short) * (side * width / short)
+    share = size[0] * size[1] / resized
+    return (
+        f"--tta {tta}: the {height}x{width} images of {dataset} are smaller than the {side}-pixel "
+        f"side they are resized to before cutting {size[0]}x{size[1]} crops, so each crop keeps "
+        f"{share:.0%} of an upsampled image; on small, tightly framed images this usually makes the "
+        f"error worse (compare with --tta none, or pass --resize {min(size)} to crop nothing)"
+    )
+
+
 def check_tta(tta: str) -> None:
     """``ValueError`` unless ``tta`` is one of :data:`TTA_MODES`."""
     if tta not in TTA_MODES:
@@ -246,6 +273,8 @@ def predict_probabilities(
     tta: str = "none",
     resize: int | None = None,
     scales: Sequence[int] | None = None,
+    progress: Callable[[str], Any] | None = None,
+    every: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A model's softmax, averaged over the test-time views, for every example of ``batches``.
 
@@ -256,6 +285,7 @@ def predict_probabilities(
         info: the dataset's ``DatasetInfo`` (its normalisation is applied to every view).
         tta: one of :data:`TTA_MODES`.
         resize, scales: see :func:`views`.
+        progress: called with a line of the images done so far every ``every`` seconds.
 
     Returns:
         ``(probabilities (N, classes), labels (N,))``.
@@ -273,9 +303,15 @@ def predict_probabilities(
         return average_predictions(model, crops, preprocess=lambda x: normalize_image(x, info))
 
     probs, labels = [], []
+    start = last = time.monotonic()
+    done = 0
     for images, y in batches:
         probs.append(predict(images).numpy())
         labels.append(np.asarray(y).reshape(-1))
+        done += len(labels[-1])
+        if progress is not None and time.monotonic() - last >= every:
+            last = time.monotonic()
+            progress(f"  {done} images ({last - start:.0f} s)")
     if not probs:
         raise ValueError("The dataset split is empty. Received: 0 batches")
     return np.concatenate(probs).astype(np.float64), np.concatenate(labels).astype(np.int64)
@@ -293,6 +329,7 @@ def evaluate_classifier(
     resize: int | None = None,
     scales: Sequence[int] | None = None,
     max_examples: int | None = None,
+    progress: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate one model or an ensemble on a dataset split.
 
@@ -308,10 +345,13 @@ def evaluate_classifier(
         batch_size: images per batch.
         resize, scales: see :func:`views`.
         max_examples: evaluate only the first ``max_examples`` examples.
+        progress: called with one short line as each model starts and ends (and every ten
+            seconds within), e.g. ``print``.
 
     Returns:
         :func:`classification_metrics` plus ``models``, ``dataset``, ``split``, ``tta``,
-        ``views_per_image`` and ``class_names``.
+        ``views_per_image``, ``class_names`` and ``warnings`` (:func:`tta_warning`'s, also
+        logged).
 
     Raises:
         ValueError: bad ``tta``, no dataset, a segmentation model, or models whose classes differ.
@@ -361,8 +401,13 @@ def evaluate_classifier(
     if max_examples is not None:
         ds = ds.take(max_examples)
     probabilities, labels = [], None
-    for (model, member_recipe, _), card in zip(loaded, cards):
+    notes = []
+    for index, ((model, member_recipe, _), card) in enumerate(zip(loaded, cards)):
         stored = info.image_shape[:2]
+        note = tta_warning(tta, stored, model.input_shape[1:3], resize=resize, dataset=dataset)
+        if note and note not in notes:
+            notes.append(note)
+            log.warning("%s", note)
         resize_mode = (card or {}).get("input", {}).get("resize_mode") or (member_recipe or {}).get("resize_mode") or "resize"
         member_info = info
         if card is not None:  # normalise as the model was trained, whatever the data
@@ -382,7 +427,13 @@ def evaluate_classifier(
             channels=model.input_shape[-1], normalize=False, cache=False,
             resize_mode=resize_mode if tta == "none" else "resize",
         )
-        probs, y = predict_probabilities(model, batches, member_info, tta=tta, resize=resize, scales=scales)
+        began = time.monotonic()
+        if progress is not None:
+            progress(f"Model {index + 1} of {len(loaded)} ({paths[index]}): {dataset} {split}, tta {tta}")
+        probs, y = predict_probabilities(model, batches, member_info, tta=tta, resize=resize, scales=scales,
+                                         progress=progress)
+        if progress is not None:
+            progress(f"Model {index + 1} of {len(loaded)}: {len(y)} images in {time.monotonic() - began:.0f} s")
         if labels is not None and not np.array_equal(labels, y):
             raise ValueError("The dataset's order changed between models; cannot ensemble. Received: differing labels")
         labels = y
@@ -394,7 +445,7 @@ def evaluate_classifier(
     n_views = {"none": 1, "center": 1, "10crop": 10}.get(tta) or 10 * len(scales or scaled_sides(min(size)))
     report.update(
         models=paths, dataset=dataset, split=split, tta=tta, views_per_image=n_views,
-        class_names=list(info.class_names),
+        class_names=list(info.class_names), warnings=notes,
     )
     if len(paths) > 1:
         singles = [classification_metrics(p, labels) for p in probabilities]

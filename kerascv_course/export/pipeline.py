@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
+import shutil
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -144,6 +146,7 @@ def export_source(
     allow_float_fallback: bool = False,
     per_channel: bool = True,
     data_dir: str | None = None,
+    progress: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Export a trained model (run folder or ``.keras`` file) and write the verification report.
 
@@ -167,6 +170,8 @@ def export_source(
         allow_float_fallback: accept int8 models with float operators.
         per_channel: int8 with per-channel kernel scales (default); ``False``: per-tensor.
         data_dir: tensorflow-datasets folder (default: the recipe's).
+        progress: called with one short line as each stage starts (reading images, calibrating
+            and converting each mode, comparing), e.g. ``print``.
 
     Returns:
         The report dict (also written to ``export_report.json`` in the output folder).
@@ -223,13 +228,44 @@ def export_source(
         parent = os.path.dirname(os.path.abspath(folder))
         if not os.path.isdir(parent):
             raise FileNotFoundError(f"The parent folder of `output` does not exist: {parent!r}. Received: output={folder!r}")
-        os.makedirs(folder, exist_ok=True)
+    created = not single_file and not os.path.isdir(folder)
+    os.makedirs(folder, exist_ok=True)
+    start = time.monotonic()
 
+    def say(line: str) -> None:
+        if progress is not None:
+            progress(f"{line} [{time.monotonic() - start:.0f} s]")
+
+    try:
+        return _export(
+            source, output, quantizations, formats=formats, dataset=dataset, split=split,
+            input_type=input_type, output_type=output_type, fold_preprocessing=fold_preprocessing,
+            size=size, calibration_samples=calibration_samples, eval_samples=eval_samples,
+            latency_runs=latency_runs, num_threads=num_threads,
+            allow_float_fallback=allow_float_fallback, per_channel=per_channel, data_dir=data_dir,
+            model_path=model_path, recipe=recipe, card=card, resize_mode=resize_mode, folder=folder,
+            single_file=single_file, say=say,
+        )
+    except BaseException:
+        if created:  # a failed export leaves no half-made folder behind
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _export(source: Any, output: Any, quantizations: Sequence[str], *, formats: Sequence[str],
+            dataset: str | None, split: str, input_type: str, output_type: str,
+            fold_preprocessing: bool, size: tuple[int, int] | None, calibration_samples: int,
+            eval_samples: int | None, latency_runs: int, num_threads: int | None,
+            allow_float_fallback: bool, per_channel: bool, data_dir: str | None, model_path: str,
+            recipe: dict[str, Any], card: dict[str, Any] | None, resize_mode: str, folder: str,
+            single_file: bool, say: Callable[[str], Any]) -> dict[str, Any]:
+    """:func:`export_source` once its arguments are checked and ``folder`` exists."""
     # One process writes an export folder: a second export into it is refused with the holder's
     # PID; a lock left by a killed export is taken over.
     with FolderLock(folder, "export folder"):
         from kerascv_course.training.run_folder import load_keras_model
 
+        say(f"Loading {model_path}")
         model = load_keras_model(model_path)
         _, h, w, c = model.input_shape
         info = None
@@ -243,6 +279,7 @@ def export_source(
         if card is not None:  # what the model was trained with, whatever data it is measured on
             preprocessing = Preprocessing.from_card(card, input_size=size)
         if dataset is not None:
+            say(f"Reading {eval_samples or 'all'} held-out images of {dataset} ({split})")
             images, labels, info = dataset_arrays(
                 dataset, split, image_size=feed_size if fold else (h, w), channels=c, raw=fold,
                 limit=eval_samples, load_size=load_size, data_dir=data_dir, seed=seed,
@@ -252,6 +289,7 @@ def export_source(
             if preprocessing is None:
                 preprocessing = Preprocessing.from_info(info, input_size=size, resize_mode=resize_mode)
             if "int8" in quantizations:
+                say(f"Reading {calibration_samples} calibration images of {dataset} (train)")
                 calibration, _, _ = dataset_arrays(
                     dataset, "train", image_size=feed_size if fold else (h, w), channels=c, raw=fold,
                     limit=calibration_samples, shuffle_seed=seed, load_size=load_size,
@@ -298,12 +336,16 @@ def export_source(
             for q in quantizations:
                 path = os.fspath(output) if single_file else os.path.join(folder, f"model_{q}.tflite")
                 io = dict(input_type=input_type, output_type=output_type, per_channel=per_channel) if q == "int8" else {}
+                say(f"Converting {q}" + (f" (calibrating on {len(calibration)} images)" if q == "int8" else ""))
                 exported = export_tflite(
                     model, path, q, calibration if q == "int8" else None,
                     preprocessing=preprocessing, fold_preprocessing=fold, class_names=class_names,
                     calibration_samples=calibration_samples, allow_float_fallback=allow_float_fallback,
                     metadata={"source": os.fspath(source), "dataset": dataset}, **io,
                 )
+                say(f"Comparing {os.path.basename(exported.path)} with Keras on "
+                    f"{0 if images is None else len(images)} images"
+                    + (f" and timing {latency_runs} runs" if latency_runs else ""))
                 row = compare_tflite(
                     exported.path, reference, images, labels, keras_probs=keras_probs,
                     latency_runs=latency_runs, num_threads=num_threads,
@@ -313,6 +355,7 @@ def export_source(
         if "onnx" in formats:
             from kerascv_course.export.onnx import export_onnx
 
+            say("Exporting ONNX")
             report["onnx"] = export_onnx(
                 reference, os.path.join(folder, "model.onnx"),
                 check_data=images[:32] if images is not None else None,

@@ -80,6 +80,13 @@ def check_recipe(recipe: Recipe) -> None:
         )
     check_model_kwargs(recipe, info)
     check_aux_losses(recipe, info)
+    if (recipe.image_size is not None and recipe.image_size < info.min_input_size
+            and "input_shape" not in recipe.model_kwargs):
+        raise ValueError(
+            f"{recipe.model} takes images of at least {info.min_input_size}x{info.min_input_size} "
+            f"pixels: pass --image-size {info.min_input_size} or larger (with --resize-mode pad to "
+            f"frame smaller images on zeros). Received: image_size={recipe.image_size}"
+        )
     check_optimizer_kwargs(recipe)
     if recipe.optimizer == "adamw" and recipe.weight_decay_mode == "l2":
         raise ValueError(

@@ -35,6 +35,8 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
     if recipe.image_size is not None:
         h = w = recipe.image_size
     kwargs = dict(recipe.model_kwargs)
+    if "input_shape" not in kwargs:
+        check_input_size(recipe, (h, w, c))
     kwargs.setdefault("input_shape", (h, w, c))
     kwargs.setdefault("classes", info.num_classes)
     model = spec.builder(**kwargs)
@@ -109,6 +111,28 @@ def inference_model(model: keras.Model) -> keras.Model:
     if isinstance(model, AuxiliaryLossModel):
         return keras.Model(model.inputs, model.outputs[0], name=model.name)
     return model
+
+
+def check_input_size(recipe: Recipe, shape: tuple[Any, Any, int]) -> None:
+    """``ValueError`` saying how to fix it when the images are smaller than the smallest input
+    ``recipe.model`` accepts: ``--image-size`` to resize them, or ``--resize-mode pad`` to frame
+    them on zeros (LeCun et al. 1998 padded MNIST's 28x28 digits to LeNet-5's 32x32)."""
+    from kerascv_course.models.catalog import model_info
+
+    least = model_info(recipe.model).min_input_size
+    h, w = shape[:2]
+    if h is None or w is None or min(h, w) >= least:
+        return
+    if recipe.image_size is not None:
+        fix = f"pass --image-size {least} or larger (image_size={least})"
+    else:
+        fix = (f"pass --image-size {least} to resize them, or --image-size {least} --resize-mode pad "
+               f"to centre them on a zero background as LeCun et al. padded MNIST's 28x28 digits "
+               f"to LeNet-5's 32x32")
+    raise ValueError(
+        f"{recipe.model} takes images of at least {least}x{least} pixels, but {recipe.dataset!r} "
+        f"gives it {h}x{w}: {fix}. Received: input_shape={tuple(shape)}"
+    )
 
 
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:

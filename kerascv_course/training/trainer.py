@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -128,10 +129,27 @@ def train(
     chief = is_chief(strategy)
     run = resolve_output(recipe)
     check_global_batch(recipe.batch_size, strategy)
-    with contextlib.ExitStack() as stack:
-        if chief:
-            stack.enter_context(run.lock())
-        return _train(recipe, run, strategy, chief, verbosity, callbacks)
+    made = chief and not os.path.exists(run.path)
+    try:
+        with contextlib.ExitStack() as stack:
+            if chief:
+                stack.enter_context(run.lock())
+            return _train(recipe, run, strategy, chief, verbosity, callbacks)
+    except BaseException:
+        if made:
+            _remove_if_empty(run.path)
+        raise
+
+
+def _remove_if_empty(path: str) -> None:
+    """Remove a run folder this call made when a failure left nothing worth keeping in it (no
+    checkpoint, model or metrics: only the recipe, the lock, TensorBoard logs, empty folders)."""
+    keep = {RunFolder.RECIPE, ".lock"}
+    for folder, _, files in os.walk(path):
+        inside_logs = os.path.relpath(folder, path).split(os.sep)[0] == RunFolder.LOGS
+        if not inside_logs and any(f not in keep for f in files):
+            return
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity: int,

@@ -44,7 +44,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,13 +116,90 @@ def search_role() -> str:
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
+def hyperband_trials(max_epochs: int, factor: int, min_epochs: int = 1) -> int:
+    """The trials of one Hyperband iteration (keras-tuner's schedule: its brackets of successive
+    halving, each starting ``ceil((1 + log_factor max_epochs) / (b + 1) * factor**b)`` models)."""
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= min_epochs:
+        epochs, brackets = epochs / factor, brackets + 1
+    end0 = math.ceil(1 + math.log(max_epochs, factor))
+    return sum(math.ceil(end0 / (b + 1) * factor ** (b - r))
+               for b in range(brackets) for r in range(b + 1))
+
+
+def _short(value: Any) -> str:
+    """A hyperparameter value for a progress line."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(encode_choice(value))
+
+
+class TrialProgress:
+    """One line when a trial starts and one when it ends: its number of the planned total, its
+    hyperparameters, its score, the best so far and the time left (trials are numbered by
+    keras-tuner's trial id, as in ``trials.csv``, ``trials.png`` and ``trials/trial_<id>``)."""
+
+    def __init__(self, write: Any, *, space: SearchSpace, objective: str, direction: str,
+                 planned: int) -> None:
+        self.write, self.space, self.objective = write, space, objective
+        self.direction, self.planned = direction, planned
+        self.started: dict[str, float] = {}
+        self.durations: list[float] = []
+
+    def begin(self, trial: Any, done_before: int) -> None:
+        self.started[trial.trial_id] = time.monotonic()
+        values = trial.hyperparameters.values
+        shown = [f"{p.name}={_short(values[p.name])}" for p in self.space.params if p.name in values]
+        if "tuner/epochs" in values:
+            shown.append(f"epochs={values['tuner/epochs']}")
+            if values.get("tuner/trial_id") is not None:
+                shown.append(f"continues trial {values['tuner/trial_id']}")
+        self.write(f"Trial {trial.trial_id} ({done_before + 1} of {self.planned}) started: "
+                   f"{', '.join(shown) or 'default hyperparameters'}")
+
+    def end(self, trial: Any, oracle: Any, done: int) -> None:
+        seconds = time.monotonic() - self.started.pop(trial.trial_id, time.monotonic())
+        self.durations.append(seconds)
+        score = trial.score if trial.status == "COMPLETED" else None
+        result = (f"{self.objective} {score:.4f}" if score is not None and not math.isnan(score)
+                  else f"{trial.status.lower()}")
+        best = [t for t in oracle.get_best_trials(1) if t.score is not None]
+        best_text = (f"best so far {best[0].score:.4f} (trial {best[0].trial_id})" if best
+                     else "no trial finished yet")
+        left = max(0, self.planned - done)
+        eta = (f", about {_duration(left * sum(self.durations) / len(self.durations))} left"
+               if left else "")
+        self.write(f"Trial {trial.trial_id} ({done} of {self.planned}) ended in "
+                   f"{_duration(seconds)}: {result}; {best_text}{eta}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def _run_log(base: type) -> type:
-    """A keras-tuner tuner class that also records the ids of the trials it ran."""
+    """A keras-tuner tuner class that also records the ids of the trials it ran, and reports
+    each trial to its ``progress`` (a :class:`TrialProgress`) when it has one."""
 
     class Tuner(base):
+        progress: TrialProgress | None = None
+
+        def on_trial_begin(self, trial: Any) -> None:
+            if self.progress is not None:
+                self.progress.begin(trial, len(self.oracle.trials) - 1)
+            super().on_trial_begin(trial)
+
         def on_trial_end(self, trial: Any) -> None:
             self.ran = [*getattr(self, "ran", []), trial.trial_id]
             super().on_trial_end(trial)
+            if self.progress is not None:
+                finished = sum(t.status != "RUNNING" for t in self.oracle.trials.values())
+                self.progress.end(self.oracle.trials.get(trial.trial_id, trial), self.oracle, finished)
 
     Tuner.__name__ = Tuner.__qualname__ = base.__name__
     return Tuner
@@ -421,6 +498,7 @@ def tune(
     num_initial_points: int | None = None,
     executions_per_trial: int = 1,
     verbose: int | str = 0,
+    progress: Callable[[str], Any] | None = None,
 ) -> TuneResult:
     """Search hyperparameters of ``recipe.model`` on ``recipe.dataset`` and write a search folder.
 
@@ -444,6 +522,9 @@ def tune(
         num_initial_points: BayesianOptimization's random start (default ``max_trials // 2``).
         executions_per_trial: trainings averaged per trial.
         verbose: 0 silent, 1 keras-tuner's trial display and Keras' progress bars.
+        progress: called with one line of text as each trial starts and ends (its number of the
+            planned total, hyperparameters, score, best so far, time left), when Hyperband plans
+            fewer trials than ``max_trials``, and before the retraining; e.g. ``print``.
 
     Returns:
         A :class:`TuneResult`.
@@ -516,18 +597,39 @@ def tune(
                 seed=recipe.seed, factor=factor, num_initial_points=num_initial_points,
                 executions_per_trial=executions_per_trial,
             )
+            if progress is not None and role == "standalone":
+                planned = max_trials
+                if tuner == "hyperband":
+                    schedule = hyperband_trials(recipe.epochs, factor)
+                    planned = min(max_trials, schedule)
+                    if schedule < max_trials:
+                        progress(f"Hyperband plans {schedule} trials, not --max-trials {max_trials}: "
+                                 f"with --epochs {recipe.epochs} and --factor {factor} its one "
+                                 f"iteration of successive halving holds {schedule} trials (more "
+                                 f"epochs or a smaller factor give more)")
+                kt_tuner.progress = TrialProgress(progress, space=space, objective=objective,
+                                                  direction=hypermodel.direction, planned=planned)
+                before = len(kt_tuner.oracle.trials)
+                if before:
+                    progress(f"Resuming: {before} trial(s) already in {out}")
             kt_tuner.search(verbose=verbose)
+            if progress is not None and role == "standalone":
+                ran = len(kt_tuner.oracle.trials)
+                if ran < max_trials and tuner != "hyperband":
+                    progress(f"The search stopped after {ran} of --max-trials {max_trials} trials: "
+                             f"the {tuner} oracle found no untried combination of the space")
         result = TuneResult(output=out, role=role, objective=objective,
                             new_trials=list(getattr(kt_tuner, "ran", [])),
                             replicas=strategy.num_replicas_in_sync)
         if role == "worker":
             return result
         return finish_search(result, kt_tuner.oracle, space, recipe, tuner=tuner, retrain=retrain,
-                             direction=hypermodel.direction)
+                             direction=hypermodel.direction, progress=progress)
 
 
 def finish_search(result: TuneResult, oracle: Any, space: SearchSpace, recipe: Any, *, tuner: str,
-                  retrain: bool, direction: str) -> TuneResult:
+                  retrain: bool, direction: str,
+                  progress: Callable[[str], Any] | None = None) -> TuneResult:
     """Write the trials table, the best hyperparameters, the plots and the retrained best model."""
     from kerascv_course.viz.tuning import plot_hparams, plot_trials
 
@@ -536,9 +638,11 @@ def finish_search(result: TuneResult, oracle: Any, space: SearchSpace, recipe: A
     result.trials = rows
     result.files["trials.csv"] = write_trials_csv(rows, os.path.join(out, "trials.csv"))
     title = f"{recipe.model} on {recipe.dataset}: {tuner} search"
+    best = [t for t in oracle.get_best_trials(1) if t.status == "COMPLETED" and t.score is not None]
     if rows:
         result.files["trials.png"] = plot_trials(
-            rows, os.path.join(out, "trials.png"), objective=objective, direction=direction, title=title
+            rows, os.path.join(out, "trials.png"), objective=objective, direction=direction,
+            title=title, best=best[0].trial_id if best else None,
         )
         result.files["hparams.png"] = plot_hparams(
             rows, os.path.join(out, "hparams.png"), objective=objective,
@@ -547,7 +651,6 @@ def finish_search(result: TuneResult, oracle: Any, space: SearchSpace, recipe: A
                         for p in space.params if p.values},
             title=title,
         )
-    best = [t for t in oracle.get_best_trials(1) if t.status == "COMPLETED" and t.score is not None]
     if not best or (isinstance(best[0].score, float) and math.isnan(best[0].score)):
         log.warning("No trial of the search in %s finished", out)
         return result
@@ -563,6 +666,9 @@ def finish_search(result: TuneResult, oracle: Any, space: SearchSpace, recipe: A
         "tuner": tuner, "trials": len(rows),
     })
     if retrain:
+        if progress is not None:
+            progress(f"Retraining trial {trial.trial_id}'s hyperparameters into "
+                     f"{os.path.join(out, 'best')} ({recipe.epochs} epochs)")
         result.best_run = retrain_best(recipe, result.best_hparams, os.path.join(out, "best"))
         result.files["best"] = os.path.join(out, "best")
     return result

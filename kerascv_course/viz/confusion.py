@@ -52,7 +52,7 @@ def plot_confusion_matrix(
     side = min(12.0, max(4.5, 0.45 * n + 2.5))
     fig, ax = plt.subplots(figsize=(side + 1.2, side))
     image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else max(cm.max(), 1))
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class" if normalize else "examples")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class (cells in %)" if normalize else "examples")
     if n <= MAX_LABELLED_CLASSES:
         ax.set_xticks(range(n), labels=names, rotation=90 if max(map(len, names)) > 3 else 0)
         ax.set_yticks(range(n), labels=names)

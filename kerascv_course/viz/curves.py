@@ -9,8 +9,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from kerascv_course.utils.files import atomic_path  # noqa: E402
+
+
+def _trivial(history: Mapping[str, Sequence[float]], key: str) -> bool:
+    """A top-k accuracy that is 1.0 at every epoch, train and validation (five classes or fewer
+    make top-5 certain): a flat line at 1 that says nothing, so it gets no panel."""
+    if not key.startswith("top") or "accuracy" not in key:
+        return False
+    values = [*history[key], *history.get(f"val_{key}", [])]
+    return bool(values) and all(v == 1.0 for v in values)
 
 
 def plot_history(
@@ -23,14 +33,17 @@ def plot_history(
 
     Args:
         history: ``{"loss": [...], "val_loss": [...], "accuracy": [...], ...}`` as Keras'
-            ``History.history`` or ``history.csv`` gives it (an ``epoch`` key is ignored).
+            ``History.history`` or ``history.csv`` gives it (an ``epoch`` key is ignored; a top-5
+            accuracy of 1.0 throughout, as with five classes or fewer, gets no panel). Epoch
+            ticks are whole numbers.
         path: where to write the PNG (atomically).
         title: the figure's title.
 
     Returns:
         ``path`` as a string.
     """
-    keys = [k for k in history if not k.startswith("val_") and k not in ("epoch", "learning_rate")]
+    keys = [k for k in history if not k.startswith("val_") and k not in ("epoch", "learning_rate")
+            and not _trivial(history, k)]
     if not keys:
         raise ValueError(f"`history` has no metric to plot. Received keys: {list(history)}")
     lr = history.get("learning_rate")
@@ -44,6 +57,8 @@ def plot_history(
             ax.plot(epochs, list(history[f"val_{key}"]), "s--", ms=3, label="validation")
         ax.set_title(key.replace("_", " "))
         ax.set_xlabel("epoch")
+        ax.set_ylabel(key.replace("_", " "))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
         if "loss" in key and min(values) > 0 and max(values) / max(min(values), 1e-12) > 30:
@@ -53,6 +68,8 @@ def plot_history(
         ax.plot(range(1, len(lr) + 1), list(lr), "o-", ms=3, color="tab:green")
         ax.set_title("learning rate")
         ax.set_xlabel("epoch")
+        ax.set_ylabel("learning rate")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
     if title:

@@ -20,6 +20,9 @@ import tensorflow as tf  # noqa: E402
 
 from kerascv_course.utils.files import atomic_path  # noqa: E402
 
+#: Figures narrower than this (inches) are scaled up: LeNet-5's 6 filters were a 252-pixel thumbnail.
+MIN_FIGURE_WIDTH = 6.0
+
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> str:
     with atomic_path(path, suffix=".png") as tmp:
@@ -51,17 +54,22 @@ def plot_filters(
     count = min(kernel.shape[-1], max_filters)
     cols = math.ceil(math.sqrt(count))
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
+    cell = max(0.9, MIN_FIGURE_WIDTH / cols)  # a few filters get big cells, not a thumbnail
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell, rows * cell + 0.6), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= count:
             continue
+        ax.set_title(str(i), fontsize=8 if cell < 1.5 else 10)
         w = kernel[..., i]
         w = w if w.shape[-1] == 3 else w[..., :1]
         w = (w - w.min()) / (w.max() - w.min() + 1e-12)
         ax.imshow(w if w.shape[-1] == 3 else w[..., 0], cmap=None if w.shape[-1] == 3 else "gray",
                   interpolation="nearest")
-    fig.suptitle(f"{model.name}: {conv.name} filters {kernel.shape[0]}x{kernel.shape[1]}")
+    shown_as = "RGB" if kernel.shape[2] == 3 else "input channel 0, grey"
+    fig.suptitle(f"{model.name}: {conv.name}, {count} filters {kernel.shape[0]}x{kernel.shape[1]}\n"
+                 f"({shown_as}; each scaled to its own range: dark negative, light positive)",
+                 fontsize=10)
     return _save(fig, path)
 
 
@@ -101,23 +109,25 @@ def plot_feature_maps(
     """Save the first ``channels`` feature maps of each of ``layers`` for one image as a PNG."""
     layers = layers or default_feature_layers(model)
     maps = feature_maps(model, image, layers)
-    fig, axes = plt.subplots(len(layers), channels + 1, figsize=(1.3 * (channels + 1), 1.4 * len(layers)),
+    fig, axes = plt.subplots(len(layers), channels + 1, figsize=(1.3 * (channels + 1), 1.4 * len(layers) + 0.6),
                              squeeze=False)
     shown = np.asarray(image, np.float32)
     shown = (shown - shown.min()) / (shown.max() - shown.min() + 1e-12)
     for row, name in zip(axes, layers):
         row[0].imshow(shown if shown.shape[-1] == 3 else shown[..., 0], cmap="gray")
-        row[0].set_ylabel(name, fontsize=7)
+        row[0].set_ylabel(f"{name}\n{'x'.join(str(v) for v in maps[name].shape)}", fontsize=7)
         for j, ax in enumerate(row[1:]):
             fmap = maps[name]
             if j < fmap.shape[-1]:
                 ax.imshow(fmap[..., j], cmap="viridis")
+                ax.set_title(f"channel {j}", fontsize=7)
             else:
                 ax.axis("off")
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle(f"{model.name}: feature maps")
+    axes[0][0].set_title("input", fontsize=7)
+    fig.suptitle(f"{model.name}: feature maps (each map scaled to its own range, yellow high)", fontsize=10)
     return _save(fig, path)
 
 
@@ -146,17 +156,52 @@ def plot_saliency(
     *,
     class_index: int | None = None,
     class_names: list[str] | None = None,
+    true_index: int | None = None,
 ) -> str:
-    """Save the image next to its gradient saliency map as a PNG."""
+    """Save the image next to its gradient saliency map as a PNG.
+
+    The title says what the map explains: ``predicted <name> (<probability>) / true <name>``
+    (the true class when ``true_index`` is given), or ``class <name>`` for a chosen
+    ``class_index``; the map has a colour bar.
+    """
     sal, index = saliency_map(model, image, class_index)
-    shown = np.asarray(image, np.float32)
-    shown = (shown - shown.min()) / (shown.max() - shown.min() + 1e-12)
-    fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
-    axes[0].imshow(shown if shown.shape[-1] == 3 else shown[..., 0], cmap="gray")
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.8))
+    axes[0].imshow(_displayable(image), cmap="gray")
     axes[0].set_title("input")
-    axes[1].imshow(sal, cmap="hot")
-    label = class_names[index] if class_names and index < len(class_names) else str(index)
-    axes[1].set_title(f"saliency for class {label}")
+    shown = axes[1].imshow(sal, cmap="hot", vmin=0.0, vmax=1.0)
+    axes[1].set_title("saliency |d score / d pixel|")
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="gradient (scaled to max 1)")
     for ax in axes:
         ax.axis("off")
+    fig.suptitle(saliency_title(model, image, index, class_index=class_index,
+                                class_names=class_names, true_index=true_index), fontsize=11)
     return _save(fig, path)
+
+
+def class_label(index: int, class_names: list[str] | None) -> str:
+    """``"<name>"`` (with ``" (class k)"`` when the name is not the index) or ``"class k"``."""
+    if class_names and 0 <= index < len(class_names):
+        name = str(class_names[index])
+        return name if name == str(index) else f"{name} (class {index})"
+    return f"class {index}"
+
+
+def saliency_title(model: keras.Model, image: np.ndarray, index: int, *, class_index: int | None = None,
+                   class_names: list[str] | None = None, true_index: int | None = None) -> str:
+    """``"predicted X (p = 0.93) / true Y"``: what a saliency map explains."""
+    out = model(np.asarray(image, np.float32)[None], training=False)
+    out = np.asarray(out[0] if isinstance(out, (list, tuple)) else out)[0].astype(np.float64)
+    if out.min() < 0 or abs(out.sum() - 1.0) > 1e-3:  # logits: softmax them
+        out = np.exp(out - out.max())
+        out /= out.sum()
+    what = "class" if class_index is not None else "predicted"
+    title = f"{what} {class_label(index, class_names)} (p = {out[index]:.2f})"
+    if true_index is not None:
+        title += f" / true {class_label(int(true_index), class_names)}"
+    return title
+
+
+def _displayable(image: np.ndarray) -> np.ndarray:
+    shown = np.asarray(image, np.float32)
+    shown = (shown - shown.min()) / (shown.max() - shown.min() + 1e-12)
+    return shown if shown.shape[-1] == 3 else shown[..., 0]

@@ -99,6 +99,29 @@ def hparam_importance(
     return sorted(scores, key=lambda s: -s[1])
 
 
+def trial_numbers(rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The x position of each trial in :func:`plot_trials`: its ``trial`` column (keras-tuner's
+    trial id, as in ``trials.csv``, the command's table and ``trials/trial_<id>``); rows without
+    one are numbered by position from 0."""
+    return [int(row["trial"]) if str(row.get("trial", "")).isdigit() else i
+            for i, row in enumerate(rows)]
+
+
+def best_point(rows: Sequence[Mapping[str, Any]], *, objective: str, direction: str = "max",
+               best: str | None = None) -> tuple[int, float] | None:
+    """Where :func:`plot_trials` stars the best trial: ``(trial number, score)``; the trial
+    ``best`` when given, else the first best score; ``None`` when no trial has a score."""
+    points = [(x, _score(r, objective), r) for x, r in zip(trial_numbers(rows), rows)]
+    points = [p for p in points if p[1] is not None]
+    if best is not None:
+        points = [p for p in points if str(p[2].get("trial")) == str(best)] or points
+    if not points:
+        return None
+    pick = max if direction == "max" else min
+    x, y, _ = pick(points, key=lambda p: p[1])
+    return x, y
+
+
 def plot_trials(
     rows: Sequence[Mapping[str, Any]],
     path: str | os.PathLike[str],
@@ -106,15 +129,19 @@ def plot_trials(
     objective: str,
     direction: str = "max",
     title: str | None = None,
+    best: str | None = None,
 ) -> str:
     """Save a PNG of the objective of every trial, in trial order, with the best so far.
 
     Args:
-        rows: the trials table (``trial``, ``status`` and ``objective`` columns used).
+        rows: the trials table (``trial``, ``status`` and ``objective`` columns used); a trial is
+            drawn at its ``trial`` number (:func:`trial_numbers`), so the starred best trial has
+            the number the command prints and ``trials.csv`` holds.
         path: where to write the PNG (atomically).
         objective: the objective's column.
         direction: ``"max"`` or ``"min"`` (which way "best so far" runs).
         title: the figure's title.
+        best: the best trial's id (the oracle's pick among ties); default the best score.
 
     Returns:
         ``path`` as a string.
@@ -122,7 +149,7 @@ def plot_trials(
     if direction not in ("max", "min"):
         raise ValueError(f"`direction` must be 'max' or 'min'. Received: direction={direction!r}")
     xs, ys, failed = [], [], []
-    for i, row in enumerate(rows, start=1):
+    for i, row in zip(trial_numbers(rows), rows):
         score = _score(row, objective)
         if score is None:
             failed.append(i)
@@ -135,14 +162,15 @@ def plot_trials(
         pick = np.maximum if direction == "max" else np.minimum
         ax.step(xs, pick.accumulate(np.asarray(ys)), where="post", color="tab:orange",
                 label="best so far")
-        best = int(np.argmax(ys) if direction == "max" else np.argmin(ys))
-        ax.plot([xs[best]], [ys[best]], "*", ms=16, color="tab:red", label="best trial")
+        star = best_point(rows, objective=objective, direction=direction, best=best)
+        if star is not None:
+            ax.plot([star[0]], [star[1]], "*", ms=16, color="tab:red", label=f"best trial ({star[0]})")
     if failed:
         low = min(ys) if ys else 0.0
         ax.plot(failed, [low] * len(failed), "x", color="gray", ms=8, label="failed")
     ax.set_xlabel("trial")
     ax.set_ylabel(objective.replace("_", " "))
-    ax.set_xticks(range(1, len(rows) + 1) if len(rows) <= 30 else ax.get_xticks())
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=min(len(rows), 15)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:
@@ -190,6 +218,8 @@ def plot_hparams(
             if name in log_scale and x.size and x.min() > 0:
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            elif x.size and np.all(x == np.round(x)):  # batch sizes, depths: whole-number ticks
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         elif values:
             seen = {str(v) for v in values}
             order = [str(c) for c in (categories or {}).get(name, ())]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -197,12 +198,21 @@ def _measure(image: Any, path: str, width: int, height: int) -> ImageCheck:
     )
 
 
-def check_files(files: Iterable[str], check: Callable[[str], Any] = check_image) -> dict[str, Any]:
-    """``check(file)`` of every file (default :func:`check_image`), on a few threads."""
+def check_files(files: Iterable[str], check: Callable[[str], Any] = check_image, *,
+                every: float = 10.0) -> dict[str, Any]:
+    """``check(file)`` of every file (default :func:`check_image`), on a few threads; a long
+    check logs one line of progress every ``every`` seconds (files checked of all, time)."""
     files = list(files)
     workers = min(8, (os.cpu_count() or 2) * 2)
+    results: dict[str, Any] = {}
+    start = last = time.monotonic()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(files, pool.map(check, files)))
+        for done, (file, result) in enumerate(zip(files, pool.map(check, files)), start=1):
+            results[file] = result
+            if time.monotonic() - last >= every and done < len(files):
+                last = time.monotonic()
+                log.info("Checked %d of %d image files (%.0f s)", done, len(files), last - start)
+    return results
 
 
 def refuse_too_large(checks: dict[str, ImageCheck], root: str, name: str) -> None:
