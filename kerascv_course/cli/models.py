@@ -37,10 +37,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "inspect",
-        help="look inside a model: first-layer filters, feature maps, saliency (PNGs)",
+        help="look inside a model: first-layer filters, feature maps, saliency, DeconvNet (PNGs)",
         description=(
             "Write filters.png, features.png and saliency.png for a trained run folder, a .keras "
-            "file or a registered model name (random weights). The image comes from --image or "
+            "file or a registered model name (random weights); with --deconvnet LAYER also "
+            "deconvnet.png, the strongest activations of LAYER's strongest feature maps projected "
+            "back to pixels (Zeiler & Fergus 2013). The image comes from --image or "
             "is the first test image of --dataset (default: the run's dataset)."
         ),
     )
@@ -48,6 +50,9 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image", default=None, help="an image file to explain")
     p.add_argument("--dataset", default=None, help="take the first test image of this dataset")
     p.add_argument("--layers", default=None, help="comma-separated layer names for feature maps")
+    p.add_argument("--deconvnet", default=None, metavar="LAYER",
+                   help="also write deconvnet.png: DeconvNet projections of this layer's feature maps")
+    p.add_argument("--top", type=int, default=4, help="how many feature maps --deconvnet projects (default 4)")
     p.add_argument("--output", required=True, help="folder for the PNGs")
     p.set_defaults(handler=run_inspect)
 
@@ -154,7 +159,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     from kerascv_course.data.pipeline import match_channels, normalize, to_float
     from kerascv_course.viz.inspect import plot_feature_maps, plot_filters, plot_saliency
 
+    if args.top < 1:
+        raise ValueError(f"`--top` must be a positive integer. Received: --top={args.top}")
     model, run_dataset = _load_source(args.source)
+    if args.deconvnet:
+        from kerascv_course.viz.deconvnet import feature_probe
+
+        feature_probe(model, args.deconvnet)  # an unknown or flat layer is answered before any data loads
     dataset = args.dataset or run_dataset
     h, w, c = model.input_shape[1:]
     info = None
@@ -185,6 +196,11 @@ def run_inspect(args: argparse.Namespace) -> int:
         written.append(
             plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names)
         )
+    if args.deconvnet:
+        from kerascv_course.viz.deconvnet import plot_deconvnet
+
+        written.append(plot_deconvnet(model, image, os.path.join(args.output, "deconvnet.png"),
+                                      layer=args.deconvnet, top=args.top))
     for path in written:
         print(path)
     return 0

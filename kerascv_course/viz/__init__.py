@@ -32,4 +32,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "layer_gradient_norms": "kerascv_course.training.gradients",
     "read_grad_norms_csv": "kerascv_course.training.gradients",
     "plot_grad_norms": "gradients",
+    "deconvnet": "deconvnet",
+    "plot_deconvnet": "deconvnet",
 })
