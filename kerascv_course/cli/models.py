@@ -36,12 +36,15 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub,
         run_inspect,
-        help="look inside a model: first-layer filters, feature maps, saliency (PNGs)",
+        help="look inside a model: first-layer filters, feature maps, saliency, DeconvNet (PNGs)",
     )
     p.add_argument("source", help="run folder, .keras file or registered model name")
     p.add_argument("--image", default=None, help="an image file to explain")
     p.add_argument("--dataset", default=None, help="take the first test image of this dataset")
     p.add_argument("--layers", default=None, help="comma-separated layer names for feature maps")
+    p.add_argument("--deconvnet", default=None, metavar="LAYER",
+                   help="also write deconvnet.png: DeconvNet projections of this layer's feature maps")
+    p.add_argument("--top", type=int, default=4, help="how many feature maps --deconvnet projects (default 4)")
     p.add_argument("--output", required=True, help="folder for the PNGs")
 
 
@@ -155,10 +158,11 @@ def _load_source(source: str):
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    """Write filters.png, features.png and saliency.png for a trained run folder, a .keras file
-    or a registered model name (random weights). The image comes from --image or is the first
-    test image of --dataset (default: the run's dataset).
-    """
+    """Write filters.png, features.png and saliency.png for a trained run folder, a .keras
+    file or a registered model name (random weights); with --deconvnet LAYER also deconvnet.png,
+    the strongest activations of LAYER's strongest feature maps projected back to pixels (Zeiler
+    & Fergus 2013). The image comes from --image or is the first test image of --dataset
+    (default: the run's dataset)."""
     import os
 
     import numpy as np
@@ -168,7 +172,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     from kerascv_course.data.pipeline import match_channels, normalize, to_float
     from kerascv_course.viz.inspect import plot_feature_maps, plot_filters, plot_saliency
 
+    if args.top < 1:
+        raise ValueError(f"`--top` must be a positive integer. Received: --top={args.top}")
     model, run_dataset = _load_source(args.source)
+    if args.deconvnet:
+        from kerascv_course.viz.deconvnet import feature_probe
+
+        feature_probe(model, args.deconvnet)  # an unknown or flat layer is answered before any data loads
     dataset = args.dataset or run_dataset
     h, w, c = model.input_shape[1:]
     info = true = None
@@ -200,6 +210,11 @@ def run_inspect(args: argparse.Namespace) -> int:
             plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names,
                           true_index=int(np.asarray(true).reshape(-1)[0]) if true is not None and np.asarray(true).size == 1 else None)
         )
+    if args.deconvnet:
+        from kerascv_course.viz.deconvnet import plot_deconvnet
+
+        written.append(plot_deconvnet(model, image, os.path.join(args.output, "deconvnet.png"),
+                                      layer=args.deconvnet, top=args.top))
     for path in written:
         print(path)
     return 0

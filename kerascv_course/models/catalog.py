@@ -62,6 +62,8 @@ class ModelMetadata:
         keras_app: name of the keras.applications constructor with the same layers
             (``"VGG16"``), or ``None`` where keras.applications has no such model.
         non_square: whether the architecture accepts non-square inputs.
+        imagenet: the published ImageNet accuracy, ``{"top1": %, "top5": %, "source": text}``
+            (:mod:`kerascv_course.models.published`), or ``None``.
     """
 
     name: str
@@ -75,6 +77,7 @@ class ModelMetadata:
     params: int | None = None
     keras_app: str | None = None
     non_square: bool = True
+    imagenet: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

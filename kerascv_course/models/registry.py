@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kerascv_course.models.catalog import TASKS, ModelMetadata, check_task
+from kerascv_course.models.published import PUBLISHED_IMAGENET
 from kerascv_course.utils.checks import check_choice
 from kerascv_course.utils.registry import Registry
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 # The modules of this package that hold no builders. Every other module is a family: it registers
 # its builders when imported, and the registry's first lookup imports them all.
-HELPERS = frozenset({"blocks", "catalog", "common", "layers", "registry", "weights"})
+HELPERS = frozenset({"blocks", "catalog", "common", "layers", "published", "registry", "weights"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,7 +102,8 @@ def register_model(
     Args:
         name: lower-case registry name; registering a name twice raises ``ValueError``.
         family, paper, year, arxiv, default_input_shape, min_input_size, params, keras_app,
-        feature_taps, test_input_shape, non_square: see :class:`ModelSpec`.
+        feature_taps, test_input_shape, non_square: see :class:`ModelSpec`. The published
+        ImageNet accuracy (``imagenet``) comes from :mod:`kerascv_course.models.published`.
         task: ``"classification"`` or ``"segmentation"``.
         **extra: any further metadata a family wants to declare.
 
@@ -128,6 +130,7 @@ def register_model(
                 feature_taps=dict(feature_taps) if feature_taps else None,
                 test_input_shape=tuple(test_input_shape) if test_input_shape else None,
                 non_square=non_square,
+                imagenet=dict(PUBLISHED_IMAGENET[name]) if name in PUBLISHED_IMAGENET else None,
                 extra=extra,
             ),
         )

@@ -301,6 +301,8 @@ class Recipe:
     pseudo_label: dict[str, Any] = setting(
         factory=dict, group="data", check=_mapping, metavar="JSON",
         help='self-training on unlabelled images, e.g. \'{"teacher": "runs/stl10", "threshold": 0.95}\'')
+    grad_norms: bool = setting(False, group="record", check=_flag, identity="none",
+                               help="record per-layer gradient norms (grad_norms.csv/png in the run folder)")
     published: dict[str, Any] = setting(factory=dict, group="record", check=_mapping, identity="none",
                                         cli=False, help="the paper's reported result, for the record")
     paper: str = setting("", group="record", check=_any_text, identity="none", cli=False,

@@ -6,6 +6,7 @@ A run folder holds::
     history.csv     one row per epoch                    history.png   the curves
     recipe.json     the resolved recipe                  metrics.json  the test metrics (written
     logs/           TensorBoard                                        last: marks a finished run)
+    grad_norms.csv  per-layer gradient norms (--grad-norms)  grad_norms.png  their plot
     checkpoint/     the resumable state while unfinished (see :mod:`.checkpoint`)
     .lock           held by the process writing the folder
 
@@ -46,10 +47,13 @@ class RunFolder:
     HISTORY_CSV = "history.csv"
     HISTORY_PNG = "history.png"
     SEGMENTATION_PNG = "segmentation.png"
+    GRAD_NORMS_CSV = "grad_norms.csv"
+    GRAD_NORMS_PNG = "grad_norms.png"
     LOGS = "logs"
     CHECKPOINT = "checkpoint"
     #: What ``overwrite`` removes before a new run starts (nothing else in the folder is touched).
-    OWNED = (MODEL, BEST, RECIPE, METRICS, HISTORY_CSV, HISTORY_PNG, SEGMENTATION_PNG, LOGS, CHECKPOINT)
+    OWNED = (MODEL, BEST, RECIPE, METRICS, HISTORY_CSV, HISTORY_PNG, SEGMENTATION_PNG, GRAD_NORMS_CSV,
+             GRAD_NORMS_PNG, LOGS, CHECKPOINT)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)

@@ -129,6 +129,12 @@ def train(
     chief = is_chief(strategy)
     run = resolve_output(recipe)
     check_global_batch(recipe.batch_size, strategy)
+    if recipe.grad_norms and strategy.num_replicas_in_sync > 1:
+        raise ValueError(
+            "`grad_norms` measures the gradients on one replica; run with one device "
+            f"(--strategy cpu:1, or one GPU visible). Received: grad_norms=True with "
+            f"{strategy.num_replicas_in_sync} replicas"
+        )
     made = chief and not os.path.exists(run.path)
     try:
         with contextlib.ExitStack() as stack:
@@ -182,6 +188,8 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
             run.write_json(RunFolder.RECIPE, {**recipe.to_dict(), **({"_changes": record} if record else {})})
         engine = Engine(model, strategy, jit_compile=recipe.jit_compile)
         stateful = stateful_callbacks(recipe, info, checkpoint.write_dir, state)
+        if recipe.grad_norms:
+            stateful["grad_norms"] = _grad_norms_callback(data, state)
         extra: list[keras.callbacks.Callback] = list(stateful.values())
         if chief and recipe.tensorboard:
             extra.append(keras.callbacks.TensorBoard(log_dir=run.logs_dir, write_graph=False))
@@ -233,6 +241,8 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
             history = artifacts.write_history(run, rows, title=f"{recipe.model} on {recipe.dataset}")
             if info.task == "segmentation":
                 artifacts.write_segmentation_samples(run, model, data.evaluation(recipe.test_split), info.class_names)
+            if "grad_norms" in stateful:
+                _write_grad_norms(run, stateful["grad_norms"].records, f"{recipe.model} on {recipe.dataset}")
             run.write_json(RunFolder.METRICS, metrics)
         checkpoint.clear()
     return RunResult(output=run.path, metrics=metrics, history=history, model=model, seconds=seconds)
@@ -277,6 +287,26 @@ def stateful_callbacks(recipe: Recipe, info: Any, folder: str | None,
                         "epoch from now on.", err, best.best_epoch)
             best.best, best.best_epoch = None, None
     return stateful
+
+
+def _grad_norms_callback(data: RunData, state: dict[str, Any] | None) -> keras.callbacks.Callback:
+    """The gradient-norm recorder (``--grad-norms``) on epoch 0's first training batch, its
+    records restored from ``state`` when resuming."""
+    from kerascv_course.training.gradients import GradientNorms
+
+    batch = next(iter(data.train(0).take(1)))
+    callback = GradientNorms(batch[0], batch[1])
+    if state and "grad_norms" in state.get("callbacks", {}):
+        callback.load_state_dict(state["callbacks"]["grad_norms"])
+    return callback
+
+
+def _write_grad_norms(run: RunFolder, records: list[dict[str, Any]], title: str) -> None:
+    from kerascv_course.training.gradients import write_grad_norms_csv
+    from kerascv_course.viz.gradients import plot_grad_norms
+
+    write_grad_norms_csv(run.file(RunFolder.GRAD_NORMS_CSV), records)
+    plot_grad_norms(records, run.file(RunFolder.GRAD_NORMS_PNG), title=f"gradient norms: {title}")
 
 
 def _agree_on_epoch(strategy: tf.distribute.Strategy, epoch: int) -> int:

@@ -1,5 +1,5 @@
 """Look: training curves, filter grids, feature maps, saliency, confusion matrices, segmentation
-overlays, the per-layer table and search plots.
+overlays, the per-layer table, search plots, per-layer gradient norms and DeconvNet projections.
 
 Names load lazily (matplotlib and TensorFlow on first use).
 
@@ -28,4 +28,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "plot_trials": "tuning",
     "plot_hparams": "tuning",
     "hparam_importance": "tuning",
+    "GradientNorms": "kerascv_course.training.gradients",
+    "layer_gradient_norms": "kerascv_course.training.gradients",
+    "read_grad_norms_csv": "kerascv_course.training.gradients",
+    "plot_grad_norms": "gradients",
+    "deconvnet": "deconvnet",
+    "plot_deconvnet": "deconvnet",
 })
