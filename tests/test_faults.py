@@ -377,3 +377,29 @@ def test_an_exploding_loss_is_reported_not_finished_as_normal(tmp_path, caplog, 
     assert metrics["loss_exploded"]["loss"] == pytest.approx(1000.0 * metrics["loss_exploded"]["first_epoch_loss"])
     warned = [r.getMessage() for r in caplog.records if "loss exploded" in r.getMessage()]
     assert len(warned) == 1 and "at epoch 1" in warned[0]
+
+
+def test_settings_that_match_nothing_and_models_that_do_not_fit_are_refused_before_training():
+    from kerascv_course.data import load_dataset
+    from kerascv_course.models import get_model
+    from kerascv_course.training.checks import check_recipe
+    from kerascv_course.training.model import build_model, check_outputs
+    from kerascv_course.training.optimizer import decayed_variables
+    from kerascv_course.training.strategy import check_devices
+
+    with pytest.raises(ValueError, match=r"include_top=False.* no classifier"):
+        check_recipe(Recipe(**FAST, model_kwargs={"include_top": False}))
+    recipe = Recipe(**FAST, weight_decay=1e-4, weight_decay_exclude=["depthwise"])
+    mobilenet = get_model("mobilenet", input_shape=(32, 32, 3), classes=10, alpha=0.25)
+    with pytest.raises(ValueError, match=r"pattern 'depthwise' matches no variable .*conv_dw_1"):
+        decayed_variables(mobilenet, recipe)
+    kept = decayed_variables(mobilenet, recipe.replace(weight_decay_exclude=["conv_dw_"]))
+    assert kept and not any("conv_dw_" in v.path for v in kept)  # the recipes' pattern: depthwise left alone
+    _, info = load_dataset("digits", "test")
+    with pytest.raises(ValueError, match=r"outputs 3 classes but 'digits' has 10"):
+        build_model(Recipe(**FAST, model_kwargs={"classes": 3}), info)
+    headless = get_model("lenet5", input_shape=(32, 32, 1), include_top=False)
+    with pytest.raises(ValueError, match="no classifier"):
+        check_outputs(headless, info)
+    with pytest.raises(ValueError, match=r"names '/gpu:7', which this machine does not have"):
+        check_devices(["/gpu:7"])
