@@ -47,12 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
     )
-    from kerascv_course.cli.script import USER_ERRORS
+    from kerascv_course.cli.script import CAUGHT, error_line
 
     try:
         return int(args.handler(args) or 0)
-    except USER_ERRORS as err:
-        print(f"kerascv-course {args.command}: error: {err}", file=sys.stderr)
+    except CAUGHT as err:  # user errors, disk full, read-only, permission denied: one line
+        line = error_line(err)
+        if line is None:
+            raise
+        print(f"kerascv-course {args.command}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -134,12 +134,24 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Print the top-k labels and probabilities of each IMAGE under MODEL.tflite."""
+    """Print the top-k labels and probabilities of each IMAGE under MODEL.tflite. An image that
+    cannot be read is reported (stderr; with --json also an {"image", "error"} line) and the others
+    are still answered; the exit status is then 1."""
     from kerascv_course.export.inference import TFLiteClassifier
 
     clf = TFLiteClassifier(args.model, labels=args.labels, num_threads=args.threads)
+    if not isinstance(args.top_k, int) or args.top_k < 1:
+        raise ValueError(f"`--top-k` must be a positive integer. Received: top_k={args.top_k!r}")
+    failed = 0
     for image in args.images:
-        answers = clf.predict(image, top_k=args.top_k)
+        try:
+            answers = clf.predict(image, top_k=args.top_k)
+        except (ValueError, TypeError, OSError) as err:  # one unreadable file: report it, go on
+            failed += 1
+            print(f"kerascv-course predict: error: {image}: {err}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"image": image, "error": str(err)}))
+            continue
         if args.json:
             print(json.dumps({"image": image, "top": [
                 {"label": a.label, "index": a.index, "probability": a.probability} for a in answers
@@ -148,4 +160,8 @@ def run_predict(args: argparse.Namespace) -> int:
         print(image)
         for rank, a in enumerate(answers, 1):
             print(f"  {rank}. {a.label:<20} {a.probability:7.2%}")
+    if failed:
+        print(f"kerascv-course predict: {failed} of {len(args.images)} image(s) could not be read; "
+              "the others are answered above.", file=sys.stderr)
+        return 1
     return 0

@@ -208,4 +208,6 @@ def summary_lines(result: Any, recipe: Recipe) -> list[str]:
             f"{k} {v:.2%}" if isinstance(v, float) and v < 1 else f"{k} {v}" for k, v in recipe.published.items()
         )
         lines.append(f"Published: {paper}")
+    if m.get("status", "ok") != "ok" and m.get("warning"):
+        lines.append(f"Warning: {m['warning']}")
     return lines

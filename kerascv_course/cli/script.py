@@ -32,10 +32,27 @@ from kerascv_course.cli.recipe_args import (
     summary_lines,
 )
 from kerascv_course.training.recipe import Recipe
-from kerascv_course.utils.files import FolderLockedError
+from kerascv_course.utils.files import FolderLockedError, storage_error
 
 #: Errors a user can fix from the command line: reported in one line, exit status 2.
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError, FolderLockedError)
+#: What the front ends catch: the user errors, and any ``OSError`` (disk full, read-only,
+#: permission denied are answered by :func:`error_line`; other ones are raised again).
+CAUGHT = (*USER_ERRORS, OSError)
+
+
+def error_line(err: BaseException) -> str | None:
+    """The one line a front end prints for ``err``, or ``None`` when it is not a user's error
+    (the caller raises it again). A disk-full, read-only or permission error anywhere in the
+    chain gets :func:`~kerascv_course.utils.files.storage_error`'s line (path, what to do), unless
+    the package already raised a user error with its own message."""
+    own = isinstance(err, USER_ERRORS) and getattr(err, "errno", None) is None
+    storage = None if own else storage_error(err)
+    if storage is not None:
+        return str(storage)
+    if isinstance(err, USER_ERRORS):
+        return str(err)
+    return None
 
 
 def progress_verbosity(progress: str) -> int:
@@ -133,8 +150,11 @@ def main(
         if export is not None:
             return train_and_export(resolved, settings, verbose=progress_verbosity(args.progress))
         return run_recipe(resolved, progress=args.progress)
-    except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
+    except CAUGHT as err:
+        line = error_line(err)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
 
 

@@ -171,6 +171,13 @@ class TFLiteClassifier:
                 raise FileNotFoundError(f"No image file at {os.fspath(image)!r}. Received: image={image!r}") from None
             except UnidentifiedImageError as err:
                 raise ValueError(f"{os.fspath(image)!r} is not an image file Pillow can read. Received: image={image!r}") from err
+            except Image.DecompressionBombError as err:
+                raise ValueError(f"{os.fspath(image)!r} is too large to decode safely ({err}). Received: image={image!r}") from err
+            except (OSError, SyntaxError) as err:  # truncated or damaged data (Pillow raises these)
+                raise ValueError(
+                    f"{os.fspath(image)!r} cannot be read: the file is truncated or damaged ({err}). "
+                    f"Received: image={image!r}"
+                ) from err
         if isinstance(image, Image.Image):
             mode = {1: "L", 3: "RGB"}.get(c)
             if mode is None:

@@ -45,6 +45,33 @@ def read_history_csv(path: str) -> dict[str, list[float]]:
     return {key: [float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
 
 
+#: A training loss this many times its first epoch's is an explosion (reported, not a normal run).
+EXPLOSION_FACTOR = 100.0
+
+
+def loss_status(rows: list[dict[str, float]], factor: float = EXPLOSION_FACTOR) -> dict[str, Any]:
+    """``{"status": "ok"}``, or ``{"status": "loss_exploded", "loss_exploded": {...}, "warning":
+    line}`` when an epoch's training loss exceeds ``factor`` times the first epoch's without
+    becoming NaN (a NaN stops the run earlier, in the loop)."""
+    losses = [(row.get("epoch"), row.get("loss")) for row in rows]
+    losses = [(e, float(v)) for e, v in losses if v is not None and np.isfinite(v)]
+    if len(losses) < 2 or losses[0][1] <= 0:
+        return {"status": "ok"}
+    first = losses[0][1]
+    for epoch, value in losses[1:]:
+        if value > factor * first:
+            return {
+                "status": "loss_exploded",
+                "loss_exploded": {"epoch": epoch, "loss": value, "first_epoch_loss": first, "factor": factor},
+                "warning": (
+                    f"The training loss exploded: {value:.4g} at epoch {epoch}, more than {factor:g}x "
+                    f"the first epoch's {first:.4g}; the model is not a normal result. Try a lower "
+                    f"learning rate, gradient clipping (clipnorm) or a warm-up."
+                ),
+            }
+    return {"status": "ok"}
+
+
 def final_metrics(logs: dict[str, float], task: str) -> dict[str, float]:
     """The test metrics as floats, with top-1/top-5 error for classification."""
     metrics = {k: float(v) for k, v in logs.items()}

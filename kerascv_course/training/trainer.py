@@ -222,6 +222,9 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
         )
         if record:
             metrics["recipe_changes"] = record
+        metrics.update(artifacts.loss_status(rows))  # "status": "ok" or "loss_exploded"
+        if metrics["status"] != "ok" and chief:
+            log.warning("%s", metrics["warning"])
         if "pseudo_label" in info.extra:
             summary = info.extra["pseudo_label"]
             metrics.update(pseudo_labelled_examples=summary["pseudo_labelled_examples"],

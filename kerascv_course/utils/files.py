@@ -34,7 +34,13 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"The folder of {path!r} is not writable. Received: path={path!r}")
     suffix = suffix if suffix is not None else "".join(_suffixes(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    except OSError as err:
+        storage = storage_error(err, path)
+        if storage is None:
+            raise
+        raise storage from err
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -45,10 +51,55 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
             fsync_file(tmp)
         os.replace(tmp, path)
         fsync_folder(directory)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as err:
+        with contextlib.suppress(OSError):  # the old ``path`` is untouched; no orphan .tmp-*
             os.remove(tmp)
+        storage = storage_error(err, path) if isinstance(err, Exception) else None
+        if storage is not None:
+            raise storage from err
         raise
+
+
+#: Why a write failed, and what to do, for the errors a user fixes outside the program.
+STORAGE_ERRNOS = {
+    errno.ENOSPC: ("the disk is full", "free space on it or choose another --output"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free space on it or choose another --output"),
+    errno.EROFS: ("the file system is read-only", "choose an --output on a writable disk"),
+    errno.EACCES: ("permission is denied", "fix the folder's permissions or choose another --output"),
+    errno.EPERM: ("the operation is not permitted", "fix the folder's permissions or choose another --output"),
+}
+
+
+class StorageError(OSError):
+    """A write failed for a reason outside the program (disk full, read-only, permission
+    denied); its message is one line naming the path and what to do."""
+
+    def __str__(self) -> str:
+        return str(self.args[1]) if len(self.args) > 1 else super().__str__()
+
+
+def storage_error(err: BaseException, path: str | os.PathLike[str] | None = None) -> StorageError | None:
+    """A :class:`StorageError` for ``err`` (or an error in its chain) when it is a disk-full,
+    read-only or permission error; ``None`` otherwise. The message names ``err.filename`` (else
+    ``path``) and says that files written before are intact (every write here is atomic)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StorageError):
+            return current
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            reason, advice = STORAGE_ERRNOS[current.errno]
+            where = current.filename or (os.fspath(path) if path is not None else None)
+            target = f"{where!r}" if where else "a file"
+            return StorageError(
+                current.errno,
+                f"Cannot write {target}: {reason} ({current.strerror or os.strerror(current.errno)}); "
+                f"{advice}. Files written before are intact.",
+                where,
+            )
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def fsync_file(path: str | os.PathLike[str]) -> None:
