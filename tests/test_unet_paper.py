@@ -7,6 +7,7 @@ prediction and the recipe, each against a small hand computation or an independe
 from __future__ import annotations
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -184,23 +185,16 @@ def test_unet_paper_policy_moves_mask_with_image_and_is_seeded():
 
 # Written from the paper (Sections 3 and 3.1), not from recipes/unet_paper.py.
 PAPER = {"optimizer": "sgd", "momentum": 0.99, "batch_size": 1, "loss": "weighted_ce", "augment": "unet_paper"}
-ROOT = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-RECIPE_PATH = __import__("os").path.join(ROOT, "recipes", "unet_paper.py")
+RECIPE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes", "unet_paper.py")
 
 
-def _run_recipe(argv, capsys=None):
+def _run_recipe(argv):
     import runpy
-    import sys
 
-    old = sys.argv
-    sys.argv = [RECIPE_PATH, *argv]
-    try:
-        runpy.run_path(RECIPE_PATH, run_name="__main__")
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    finally:
-        sys.argv = old
-    return 0
+    from kerascv_course.cli.script import main
+
+    module = runpy.run_path(RECIPE_PATH, run_name="recipe_under_test")  # data only
+    return main(module["RECIPE"], smoke=module["SMOKE"], argv=argv)
 
 
 def test_recipe_has_the_papers_settings_also_under_smoke(capsys):
