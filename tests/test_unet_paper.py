@@ -7,6 +7,7 @@ prediction and the recipe, each against a small hand computation or an independe
 from __future__ import annotations
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -184,23 +185,16 @@ def test_unet_paper_policy_moves_mask_with_image_and_is_seeded():
 
 # Written from the paper (Sections 3 and 3.1), not from recipes/unet_paper.py.
 PAPER = {"optimizer": "sgd", "momentum": 0.99, "batch_size": 1, "loss": "weighted_ce", "augment": "unet_paper"}
-ROOT = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-RECIPE_PATH = __import__("os").path.join(ROOT, "recipes", "unet_paper.py")
+RECIPE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes", "unet_paper.py")
 
 
-def _run_recipe(argv, capsys=None):
+def _run_recipe(argv):
     import runpy
-    import sys
 
-    old = sys.argv
-    sys.argv = [RECIPE_PATH, *argv]
-    try:
-        runpy.run_path(RECIPE_PATH, run_name="__main__")
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    finally:
-        sys.argv = old
-    return 0
+    from kerascv_course.cli.script import main
+
+    module = runpy.run_path(RECIPE_PATH, run_name="recipe_under_test")  # data only
+    return main(module["RECIPE"], smoke=module["SMOKE"], argv=argv)
 
 
 def test_recipe_has_the_papers_settings_also_under_smoke(capsys):
@@ -236,3 +230,58 @@ def test_model_compiled_with_weighted_ce_and_dropout_loads_in_safe_mode(tmp_path
     drop = names.index("bottleneck_dropout")
     assert names[drop - 1] == "bottleneck_2_relu" and names[drop + 1] == "dec2_upconv"
     assert again.get_layer("bottleneck_dropout").rate == 0.5
+
+
+# ----------------------------------------------------------------------------- overlap-tile prediction
+
+
+def _valid_pair(depth, tile_in, whole_in):
+    """Two unpadded U-Nets with the same weights: one at the tile size, one at the whole size."""
+    from kerascv_course.models.unet import original_unet
+
+    kw = dict(classes=3, padding="valid", depth=depth, base_filters=2)
+    tile = original_unet((tile_in, tile_in, 1), **kw)
+    whole = original_unet((whole_in[0], whole_in[1], 1), **kw)
+    whole.set_weights(tile.get_weights())
+    return tile, whole
+
+
+@pytest.mark.parametrize("size", [(16, 24), (13, 21)])
+def test_overlap_tile_equals_whole_mirrored_image_for_an_unpadded_unet(size):
+    from kerascv_course.evaluation.tiling import predict_tiled
+
+    # depth 2: a 48x48 tile gives 8x8 outputs (context 20 px); 8 is a multiple of 2**2, so the
+    # tiles' poolings line up with those of one pass over the whole image
+    h, w = size
+    hh, ww = -(-h // 8) * 8, -(-w // 8) * 8  # the whole output, rounded up to tiles
+    tile_model, whole_model = _valid_pair(2, 48, (hh + 40, ww + 40))
+    image = np.random.default_rng(5).random((h, w, 1)).astype(np.float32)
+    padded = np.pad(image, ((20, 20 + hh - h), (20, 20 + ww - w), (0, 0)), mode="symmetric")
+    expected = np.asarray(whole_model(padded[None], training=False))[0, :h, :w]
+    got = predict_tiled(tile_model, image, batch_size=4)
+    assert got.shape == (h, w, 3)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_overlap_tile_of_a_padded_model_on_one_tile_and_on_any_size():
+    from kerascv_course.evaluation.tiling import predict_tiled
+    from kerascv_course.models.unet import original_unet
+
+    model = original_unet((None, None, 1), classes=2, depth=2, base_filters=2)
+    rng = np.random.default_rng(6)
+    image = rng.random((16, 16, 1)).astype(np.float32)
+    whole = np.asarray(model(image[None], training=False))[0]
+    np.testing.assert_allclose(predict_tiled(model, image, tile=16), whole, atol=1e-6)
+    odd = rng.random((2, 19, 30, 1)).astype(np.float32)
+    got = predict_tiled(model, odd, tile=16, margin=4)  # 8x8 regions, 4 px of mirrored context
+    assert got.shape == (2, 19, 30, 2)
+    np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)
+    # the region at rows 8-15, columns 24-29 (cut at the right edge) from its own mirrored tile
+    padded = np.pad(odd[1], ((4, 20), (4, 20), (0, 0)), mode="symmetric")  # index + 4
+    tile = padded[8:24, 24:40]  # input rows 4-19, columns 20-35
+    ref = np.asarray(model(tile[None], training=False))[0, 4:12, 4:10]
+    np.testing.assert_allclose(got[1, 8:16, 24:30], ref, atol=1e-6)
+    with pytest.raises(ValueError, match="tile"):
+        predict_tiled(model, image)
+    with pytest.raises(ValueError, match="margin"):
+        predict_tiled(model, image, tile=16, margin=8)
