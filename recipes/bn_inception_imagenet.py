@@ -18,6 +18,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="bn_inception",
     dataset="imagenet2012",
+    paper="Ioffe & Szegedy 2015, Batch normalization, arXiv:1502.03167, Sec. 4.2.2-4.2.3",
     model_kwargs={"dropout": 0.0},
     image_size=224,
     epochs=100,

@@ -16,6 +16,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="densenet121",
     dataset="imagenet2012",
+    paper="Huang, Liu, van der Maaten & Weinberger 2017, Densely connected networks, arXiv:1608.06993, Table 3",
     image_size=224,
     epochs=90,
     batch_size=256,

@@ -18,6 +18,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="fractalnet",
     dataset="cifar10",
+    paper="Larsson, Maire & Shakhnarovich 2017, FractalNet, arXiv:1605.07648, Table 1 (C10+)",
     model_kwargs={"columns": 3, "local_drop_path": 0.15, "global_drop_path": 0.5},
     image_size=32,
     epochs=400,

@@ -20,6 +20,7 @@ from kerascv_course.training import Recipe
 SZEGEDY_2016 = Recipe(
     model="inception_v4",
     dataset="imagenet2012",
+    paper="Szegedy, Ioffe, Vanhoucke & Alemi 2016, Inception-v4, arXiv:1602.07261, Table 2",
     model_kwargs={"dropout": 0.2},
     image_size=299,
     epochs=100,

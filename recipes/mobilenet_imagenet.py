@@ -18,6 +18,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="mobilenet",
     dataset="imagenet2012",
+    paper="Howard et al. 2017, MobileNets, arXiv:1704.04861, Table 8",
     model_kwargs={"alpha": 1.0},
     image_size=224,
     epochs=100,

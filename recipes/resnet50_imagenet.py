@@ -17,6 +17,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="resnet50",
     dataset="imagenet2012",
+    paper="He, Zhang, Ren & Sun 2015, Deep residual learning, arXiv:1512.03385, Table 3 (10-crop)",
     image_size=224,
     epochs=120,
     batch_size=256,

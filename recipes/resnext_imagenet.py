@@ -18,6 +18,7 @@ from kerascv_course.training import Recipe
 XIE_2017 = Recipe(
     model="resnext50_32x4d",
     dataset="imagenet2012",
+    paper="Xie, Girshick, Dollar, Tu & He 2017, Aggregated residual transformations, arXiv:1611.05431",
     image_size=224,
     epochs=100,
     batch_size=256,

@@ -16,6 +16,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="se_resnet50",
     dataset="imagenet2012",
+    paper="Hu, Shen, Albanie, Sun & Wu 2018, Squeeze-and-excitation networks, arXiv:1709.01507, Table 2",
     model_kwargs={"reduction": 16},
     image_size=224,
     epochs=100,

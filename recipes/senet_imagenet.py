@@ -19,6 +19,7 @@ from kerascv_course.training import Recipe
 HU_2018 = Recipe(
     model="se_resnext50_32x4d",
     dataset="imagenet2012",
+    paper="Hu, Shen, Albanie, Sun & Wu 2018, Squeeze-and-excitation networks, arXiv:1709.01507, Tables 2 and 8",
     model_kwargs={"reduction": 16},
     image_size=224,
     epochs=100,

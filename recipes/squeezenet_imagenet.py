@@ -16,6 +16,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="squeezenet1_0",
     dataset="imagenet2012",
+    paper="Iandola et al. 2016, SqueezeNet, arXiv:1602.07360, Table 2",
     model_kwargs={"dropout": 0.5},
     image_size=227,
     epochs=68,

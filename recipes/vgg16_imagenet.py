@@ -17,6 +17,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="vgg16",
     dataset="imagenet2012",
+    paper="Simonyan & Zisserman 2014, Very deep convolutional networks, arXiv:1409.1556, Table 4 (multi-scale test)",
     model_kwargs={"dropout": 0.5},
     image_size=224,
     epochs=74,

@@ -16,6 +16,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="zfnet",
     dataset="imagenet2012",
+    paper="Zeiler & Fergus 2013, Visualizing and understanding convolutional networks, arXiv:1311.2901, Table 2",
     model_kwargs={"dropout": 0.5},
     image_size=224,
     epochs=70,

@@ -225,12 +225,13 @@ def test_declared_dataset_options_are_the_loaders_keyword_arguments(entry):
 
 def test_the_one_dataset_option_reader():
     assert catalog.check_dataset_options("SVHN_CROPPED", {"extra": True}) == dict(
-        validation_fold=None, per_class=None, extra=True
+        validation_fold=None, per_class=None, extra=True, full_train=False
     )
-    assert catalog.dataset_options("cifar100") == dict(validation_fold=None, per_class=None, label="fine")
+    assert catalog.dataset_options("cifar100") == dict(validation_fold=None, per_class=None, label="fine",
+                                                       full_train=False)
     bad = [
         ("cifar10", {"extra": True}, r"Unknown option\(s\) extra for dataset 'cifar10'; its options: "
-                                     r"validation_fold, per_class\. Received: extra=True"),
+                                     r"validation_fold, per_class, full_train\. Received: extra=True"),
         ("svhn_cropped", {"extra": "yes"}, r"dataset 'svhn_cropped': `extra` must be True or False"),
         ("cifar100", {"label": "super"}, r"`label` must be one of 'fine', 'coarse'\. Received: label='super'"),
         ("imagenet2012", {"validation_fold": 100}, r"`validation_fold` must be an integer >= 0 and <= 99 or None"),

@@ -56,7 +56,7 @@ def test_facts_import_no_tensorflow_and_answer_at_once():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tf"] == [] and result["seconds"] < 1.0
     assert result["train"] == 65_931 + 531_131
-    assert result["error"].startswith("Unknown option(s) extra for dataset 'cifar10'; its options: validation_fold, per_class")
+    assert result["error"].startswith("Unknown option(s) extra for dataset 'cifar10'; its options: validation_fold, per_class, full_train")
 
 
 @pytest.mark.parametrize("tfds_name", sorted(PUBLISHED))

@@ -218,7 +218,8 @@ def _examples_check(argument: str, value: Any, *, where: str | None = None) -> A
 
 def tfds_options(spec: TfdsSpec) -> dict[str, Option]:
     """The options of a tensorflow-datasets dataset: ``validation_fold``, ``per_class`` and, where
-    the dataset has them, ``extra`` and ``label``."""
+    the dataset has them, ``extra``, ``label`` and ``full_train`` (train on the whole tfds training
+    split, with no validation split: a paper's final protocol)."""
     options = dict(
         validation_fold=number(None, low=0, high=100 // spec.holdout - 1, integer=True, optional=True),
         per_class=PER_CLASS,
@@ -227,6 +228,8 @@ def tfds_options(spec: TfdsSpec) -> dict[str, Option]:
         options["extra"] = Option(False, check_bool)
     if spec.labels:
         options["label"] = choice(next(iter(spec.labels)), tuple(spec.labels))
+    if spec.validation is None:  # validation is carved from train: full_train gives it back
+        options["full_train"] = Option(False, check_bool)
     return options
 
 

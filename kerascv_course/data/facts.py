@@ -189,6 +189,10 @@ def _tfds_splits(spec: TfdsSpec, sizes: dict[str, int], options: dict[str, Any])
     out.update({s: sizes[s] for s in spec.extra_splits})
     for split in out:
         where[split] = f"tfds {spec.tfds_name} '{spec.tfds_split(split, fold)}'"
+    if options.get("full_train"):
+        out["train"], out["validation"] = n, 0
+        where["train"] = f"tfds {spec.tfds_name} '{spec.train}' (all of it)"
+        where["validation"] = "none (full_train=True)"
     if options.get("extra"):
         out["train"] += sizes[spec.extra_train]
         where["train"] += f" + '{spec.extra_train}'"
@@ -218,6 +222,8 @@ def _tfds_facts(name: str, options: dict[str, Any]) -> DatasetFacts:
     if label in published.labels:
         num_classes, class_names = published.labels[label]
     notes = (f"validation: {spec.holdout} % of tfds '{spec.train}', held out",) if spec.validation is None else ()
+    if options.get("full_train"):
+        notes = (f"full_train: all of tfds '{spec.train}' is trained on; no validation split",)
     return DatasetFacts(name, "classification", num_classes, class_names, published.shape, spec.splits, sizes,
                         where, published.source, options, notes, dict(published.sizes))
 

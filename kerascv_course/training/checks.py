@@ -120,6 +120,12 @@ def check_recipe(recipe: Recipe) -> None:
     parse_strategy(recipe.strategy)
     check_policy(recipe.augment, task, recipe.augment_kwargs)
     check_dataset_options(recipe.dataset, recipe.dataset_kwargs)
+    if recipe.dataset_kwargs.get("full_train") and recipe.validation_split == "validation":
+        raise ValueError(
+            "`full_train=True` trains on the validation images too, so there is no validation split: "
+            "set validation_split=None (--validation-split none). "
+            f"Received: dataset_kwargs={recipe.dataset_kwargs!r}, validation_split='validation'"
+        )
     if recipe.resize_mode == "pad":
         if task == "segmentation":
             raise ValueError(

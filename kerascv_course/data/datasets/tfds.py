@@ -85,6 +85,7 @@ def load_tfds(
     per_class: int | None = None,
     extra: bool = False,
     label: str | None = None,
+    full_train: bool = False,
 ) -> tuple[tf.data.Dataset, DatasetInfo]:
     """One split of a tensorflow-datasets dataset as ``(uint8 image, int64 label)`` pairs.
 
@@ -102,6 +103,8 @@ def load_tfds(
         extra: add the dataset's extra training split (SVHN: ``extra``, 531,131 images) to our
             training split; validation and test stay as they are.
         label: which labels (CIFAR-100: ``"fine"``, 100 classes, or ``"coarse"``, 20 superclasses).
+        full_train: train on the whole tfds training split (CIFAR-10: all 50,000 images, as He
+            et al. 2015 trained their final models); there is then no validation split.
 
     Returns:
         ``(dataset, DatasetInfo)``.
@@ -124,7 +127,13 @@ def load_tfds(
                          f"(cifar100 has 'fine' and 'coarse'). Received: label={label!r}")
     labels = spec.labels or {"label": "label"}
     label_key = labels[check_choice("label", label or next(iter(labels)), tuple(labels), where=name)]
-    expr = spec.tfds_split(split, validation_fold)
+    if full_train and (spec.validation is not None or validation_fold is not None or split == "validation"):
+        raise ValueError(
+            f"{name}: `full_train=True` trains on all of tfds '{spec.train}', so there is no validation "
+            f"split to load or choose (use validation_split=None). Received: full_train=True, "
+            f"split={split!r}, validation_fold={validation_fold!r}"
+        )
+    expr = spec.train if full_train and split == "train" else spec.tfds_split(split, validation_fold)
     if extra and split == "train":
         expr = f"{expr}+{spec.extra_train}"
     builder = tfds.builder(spec.tfds_name, data_dir=data_dir)
