@@ -238,3 +238,10 @@ def test_lenet5_filters_are_legible_and_saliency_says_predicted_and_true(tmp_pat
         f"predicted {top} (p = {probs[top]:.2f}) / true 3")
     plot_saliency(model, image, tmp_path / "saliency.png", class_names=names, true_index=3)
     assert Image.open(tmp_path / "saliency.png").width >= 600
+
+
+def test_failed_inspect_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "inspect"
+    assert main(["inspect", "lenet5", "--layers", "nope", "--output", str(out)]) == 2
+    assert "`layers` names layers the model does not have: ['nope']" in capsys.readouterr().err
+    assert not out.exists()

@@ -198,23 +198,30 @@ def run_inspect(args: argparse.Namespace) -> int:
     if info is not None:
         image = normalize(image, info)
     image = np.asarray(image)
+    made = not os.path.exists(args.output)
     os.makedirs(args.output, exist_ok=True)
     layers = args.layers.split(",") if args.layers else None
     names = info.class_names if info is not None else None
-    written = [
-        plot_filters(model, os.path.join(args.output, "filters.png")),
-        plot_feature_maps(model, image, os.path.join(args.output, "features.png"), layers=layers),
-    ]
-    if len(model.output_shape) == 2:
-        written.append(
-            plot_saliency(model, image, os.path.join(args.output, "saliency.png"), class_names=names,
-                          true_index=int(np.asarray(true).reshape(-1)[0]) if true is not None and np.asarray(true).size == 1 else None)
-        )
-    if args.deconvnet:
-        from kerascv_course.viz.deconvnet import plot_deconvnet
+    true_index = int(np.asarray(true).reshape(-1)[0]) if true is not None and np.asarray(true).size == 1 else None
+    try:
+        written = [
+            plot_filters(model, os.path.join(args.output, "filters.png")),
+            plot_feature_maps(model, image, os.path.join(args.output, "features.png"), layers=layers),
+        ]
+        if len(model.output_shape) == 2:
+            written.append(plot_saliency(model, image, os.path.join(args.output, "saliency.png"),
+                                         class_names=names, true_index=true_index))
+        if args.deconvnet:
+            from kerascv_course.viz.deconvnet import plot_deconvnet
 
-        written.append(plot_deconvnet(model, image, os.path.join(args.output, "deconvnet.png"),
-                                      layer=args.deconvnet, top=args.top))
+            written.append(plot_deconvnet(model, image, os.path.join(args.output, "deconvnet.png"),
+                                          layer=args.deconvnet, top=args.top))
+    except BaseException:
+        if made:  # a failed inspect leaves no half-made folder
+            import shutil
+
+            shutil.rmtree(args.output, ignore_errors=True)
+        raise
     for path in written:
         print(path)
     return 0
