@@ -285,3 +285,16 @@ def test_overlap_tile_of_a_padded_model_on_one_tile_and_on_any_size():
         predict_tiled(model, image)
     with pytest.raises(ValueError, match="margin"):
         predict_tiled(model, image, tile=16, margin=8)
+
+
+def test_training_an_unpadded_unet_is_refused_in_one_line_before_any_step():
+    from types import SimpleNamespace
+
+    from kerascv_course.models.unet import original_unet
+    from kerascv_course.training.model import check_outputs
+
+    model = original_unet((44, 44, 1), classes=2, padding="valid", depth=2, base_filters=2)  # 44 -> 4
+    info = SimpleNamespace(task="segmentation", num_classes=2, name="cracks")
+    with pytest.raises(ValueError, match=r"outputs 4x4 masks for 44x44 images.*predict_tiled"):
+        check_outputs(model, info)
+    check_outputs(original_unet((16, 16, 1), classes=2, depth=2, base_filters=2), info)  # padded: fine
