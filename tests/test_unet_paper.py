@@ -285,3 +285,34 @@ def test_overlap_tile_of_a_padded_model_on_one_tile_and_on_any_size():
         predict_tiled(model, image)
     with pytest.raises(ValueError, match="margin"):
         predict_tiled(model, image, tile=16, margin=8)
+
+
+def test_training_an_unpadded_unet_is_refused_in_one_line_before_any_step():
+    from types import SimpleNamespace
+
+    from kerascv_course.models.unet import original_unet
+    from kerascv_course.training.model import check_outputs
+
+    model = original_unet((44, 44, 1), classes=2, padding="valid", depth=2, base_filters=2)  # 44 -> 4
+    info = SimpleNamespace(task="segmentation", num_classes=2, name="cracks")
+    with pytest.raises(ValueError, match=r"outputs 4x4 masks for 44x44 images.*predict_tiled"):
+        check_outputs(model, info)
+    check_outputs(original_unet((16, 16, 1), classes=2, depth=2, base_filters=2), info)  # padded: fine
+
+
+def test_weight_map_of_many_objects_matches_brute_force_distances():
+    rng = np.random.default_rng(7)
+    mask = np.zeros((70, 90), int)
+    for _ in range(14):  # rectangles, some touching or merging, some far apart
+        y, x = rng.integers(0, 64), rng.integers(0, 84)
+        mask[y:y + rng.integers(1, 7), x:x + rng.integers(1, 7)] = 1
+    labels, count = connected_components(mask > 0)
+    yy, xx = np.mgrid[:70, :90]
+    dist = []
+    for i in range(1, count + 1):  # every object's distance map, brute force over its pixels
+        ys, xs = np.nonzero(labels == i)
+        dist.append(np.sqrt(np.min((yy[..., None] - ys) ** 2 + (xx[..., None] - xs) ** 2, axis=-1)))
+    dist = np.sort(np.stack(dist), axis=0)
+    expected = 1.0 + np.where(mask == 0, W0 * np.exp(-((dist[0] + dist[1]) ** 2) / (2 * SIGMA**2)), 0.0)
+    np.testing.assert_allclose(border_weight_map(mask, balance=False), expected, atol=2e-5)
+    assert count >= 6

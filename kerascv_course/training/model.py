@@ -159,6 +159,14 @@ def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -
         return
     if len(shape) != 4:
         raise ValueError(f"{where} does not output a mask per pixel. Received: output_shape={shape}")
+    in_hw, out_hw = tuple(model.input_shape[1:3]), tuple(shape[1:3])
+    if None not in in_hw + out_hw and in_hw != out_hw:
+        raise ValueError(
+            f"{where} outputs {out_hw[0]}x{out_hw[1]} masks for {in_hw[0]}x{in_hw[1]} images (unpadded "
+            f"convolutions), but the trainer compares outputs with masks of the image's size; train "
+            f"with padding='same' and predict large images with the paper's overlap-tile strategy "
+            f"(kerascv_course.evaluation.tiling.predict_tiled). Received: output_shape={shape}"
+        )
     if classes != info.num_classes and not (classes == 1 and info.num_classes == 2):
         raise ValueError(
             f"{where} outputs {classes} mask channel(s) but {info.name!r} has {info.num_classes} "
