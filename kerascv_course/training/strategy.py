@@ -273,10 +273,11 @@ def check_global_batch(batch_size: int, strategy: tf.distribute.Strategy) -> int
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         lower = batch_size - batch_size % replicas
+        choices = sorted({max(lower, replicas), lower + replicas})
         raise ValueError(
             f"The global `batch_size` must be divisible by the {replicas} replicas of the strategy "
-            f"(each replica gets batch_size / {replicas}); try {max(lower, replicas)} or "
-            f"{lower + replicas}. Received: batch_size={batch_size}"
+            f"(each replica gets batch_size / {replicas}); try "
+            f"{' or '.join(str(c) for c in choices)}. Received: batch_size={batch_size}"
         )
     return batch_size // replicas
 
