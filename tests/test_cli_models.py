@@ -15,7 +15,7 @@ def test_list_prints_every_model_with_its_exact_parameter_count(capsys):
         spec = get_spec(name)
         assert f"{spec.params:,}" in line.split()
         assert str(spec.year) in line  # the paper column carries the year, unformatted
-    assert "2,0" not in out  # no year printed with a thousands separator
+        assert f"{spec.year:,}" not in line.split()  # no year printed with a thousands separator
 
 
 def test_list_filters_by_task_and_pattern(capsys):
