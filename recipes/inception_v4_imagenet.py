@@ -3,7 +3,7 @@ arXiv:1602.07261).
 
 Paper (Sec. 4): RMSProp with decay 0.9 and epsilon 1.0, learning rate 0.045 decayed every two
 epochs by an exponential rate of 0.94, 20 replicas; evaluation with a running average of the
-parameters; dropout keeping 0.8 before the classifier; 299x299 inputs with Inception-v3's
+parameters (here ``use_ema``); dropout keeping 0.8 before the classifier; 299x299 inputs with Inception-v3's
 preprocessing. The batch size and length are not given (here Inception-v3's 32 per replica and
 100 epochs). Published (single model, single crop, Table 2): Inception-v4 top-1 error 20.0 %,
 top-5 5.0 %; Inception-ResNet-v1 21.3 % / 5.5 %; Inception-ResNet-v2 19.9 % / 4.9 %. An ensemble
@@ -27,13 +27,15 @@ SZEGEDY_2016 = Recipe(
     batch_size=32,
     base_batch_size=32,
     optimizer="rmsprop",
-    optimizer_kwargs={"rho": 0.9, "epsilon": 1.0},
+    optimizer_kwargs={"rho": 0.9, "epsilon": 1.0, "ema_momentum": 0.9999},
+    use_ema=True,
     learning_rate=0.045,
     momentum=0.9,
     schedule="exponential",
     schedule_kwargs={"rate": 0.94, "every_epochs": 2},
     augment="inception",
-    notes="No running average of the parameters; batch size and epochs are not in the paper.",
+    notes="The running average is Keras's use_ema at 0.9999 (TF-Slim's decay; the paper gives none); "
+          "batch size and epochs are not in the paper.",
 )
 
 RECIPES = {

@@ -168,7 +168,12 @@ PAPERS = {
                                              lr={0: 0.045, 2: 0.045 * 0.94, 9: 0.045 * 0.94 ** 4}),  # Sec. 7-8
     ("mobilenet_v2_imagenet.py", None): dict(batch=96, wd=4e-5,  # Sandler et al. Sec. 6.1
                                              lr={0: 0.045, 1: 0.045 * 0.98, 10: 0.045 * 0.98 ** 10}),
-    ("inception_v4_imagenet.py", "inception_v4"): dict(lr={0: 0.045, 2: 0.045 * 0.94}),  # Sec. 4
+    ("inception_v4_imagenet.py", "inception_v4"): dict(lr={0: 0.045, 2: 0.045 * 0.94}, ema=True),  # Sec. 4
+    ("inception_v4_imagenet.py", "inception_resnet_v2"): dict(lr={0: 0.045, 3: 0.045 * 0.94}, ema=True),
+    # Ioffe & Szegedy 2015, Sec. 4.2.1: GoogLeNet's rate decayed 6 times faster (0.96 every 8/6 epochs).
+    ("bn_inception_imagenet.py", None): dict(batch=32, lr={0: 0.045, 1: 0.045, 2: 0.045 * 0.96, 5: 0.045 * 0.96 ** 3}),
+    ("resnext_imagenet.py", "resnext50_32x4d"): dict(batch=256, lr0=0.1, wd=1e-4),  # Xie et al. Sec. 4
+    ("senet_imagenet.py", "se_resnext50_32x4d"): dict(batch=1024, lr={0: 0.6, 29: 0.6, 30: 0.06}),
     ("fractalnet_cifar10.py", None): dict(batch=100, epochs=400,  # Larsson et al. Sec. 4
                                           lr={0: 0.02, 199: 0.02, 200: 0.002, 300: 0.0002, 350: 2e-5, 375: 2e-6}),
     ("fractalnet_svhn.py", None): dict(batch=100, epochs=20, lr={0: 0.02, 9: 0.02, 10: 0.002, 15: 0.0002}),

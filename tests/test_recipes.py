@@ -32,7 +32,9 @@ def _run_main(path: str, argv: list[str]) -> int:
 
 def test_there_are_recipes():
     names = {os.path.basename(p) for p in RECIPES}
-    assert {"lenet5_mnist.py", "alexnet_imagenet.py", "resnet_cifar10.py", "stl10_cifar_tutorial.py"} <= names
+    assert {"lenet5_mnist.py", "alexnet_imagenet.py", "resnet_cifar10.py", "stl10_cifar_tutorial.py",
+            "fractalnet_svhn.py", "inception_v3_imagenet.py", "mobilenet_v2_imagenet.py",
+            "resnet_cifar100.py"} <= names
 
 
 @pytest.mark.slow

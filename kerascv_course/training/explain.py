@@ -248,7 +248,9 @@ def format_explanation(report: dict[str, Any]) -> str:
                  + (f", excluding {wd['exclude']}" if wd["exclude"] else ""))
     for key, title in (("decayed", "decayed"), ("not_decayed", "not decayed")):
         group = wd[key]
-        if group is not None:
+        if group is not None and not group["count"]:
+            lines.append(f"  {title}: none")
+        elif group is not None:
             shown = ", ".join(f"{p} ×{n}" for p, n in list(group["patterns"].items())[:8])
             more = f", … ({len(group['patterns'])} patterns)" if len(group["patterns"]) > 8 else ""
             lines.append(f"  {title}: {group['count']} variables {group['by_name']}: {shown}{more}")
