@@ -109,6 +109,9 @@ def test_inspect_deconvnet_writes_the_png(tmp_path):
     image = tmp_path / "digit.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (32, 32), dtype=np.uint8)).save(image)
     out = tmp_path / "out"
-    assert main(["inspect", "lenet5", "--image", str(image), "--deconvnet", "c3", "--output", str(out)]) == 0
+    assert main(["inspect", "lenet5", "--image", str(image), "--deconvnet", "c3", "--channels", "2,7",
+                 "--output", str(out)]) == 0
     assert Image.open(out / "deconvnet.png").size[0] > 300
     assert main(["inspect", "lenet5", "--image", str(image), "--deconvnet", "nope", "--output", str(out)]) == 2
+    assert main(["inspect", "lenet5", "--image", str(image), "--deconvnet", "c3", "--channels", "16",
+                 "--output", str(out)]) == 2  # c3 has 16 maps: 0..15

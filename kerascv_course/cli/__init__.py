@@ -14,7 +14,7 @@ import logging
 import sys
 
 # Modules contributing sub-commands, in the order of the help text.
-COMMAND_MODULES = ("models", "train", "data", "tune", "export")
+COMMAND_MODULES = ("models", "train", "data", "tune", "export", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,19 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deconvnet", default=None, metavar="LAYER",
                    help="also write deconvnet.png: DeconvNet projections of this layer's feature maps")
     p.add_argument("--top", type=int, default=4, help="how many feature maps --deconvnet projects (default 4)")
+    p.add_argument("--channels", type=_channels, default=None, metavar="C,C,…",
+                   help="project these feature maps of the --deconvnet layer instead of the strongest")
     p.add_argument("--output", required=True, help="folder for the PNGs")
+
+
+def _channels(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected channel numbers such as 0,5,17, got {text!r}") from err
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"channel numbers are 0 or more, got {text!r}")
+    return values
 
 
 def _shape(text: str) -> tuple[int, int, int]:
@@ -178,7 +190,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     if args.deconvnet:
         from kerascv_course.viz.deconvnet import feature_probe
 
-        feature_probe(model, args.deconvnet)  # an unknown or flat layer is answered before any data loads
+        probe = feature_probe(model, args.deconvnet)  # an unknown or flat layer: answered before any data loads
+        depth = probe.output.shape[-1]
+        if args.channels and max(args.channels) >= depth:
+            raise ValueError(f"`--channels` must be below {depth}, the feature maps of {args.deconvnet!r}. "
+                             f"Received: --channels {','.join(map(str, args.channels))}")
+    elif args.channels:
+        raise ValueError("`--channels` chooses feature maps of the --deconvnet layer; give --deconvnet LAYER. "
+                         f"Received: --channels {','.join(map(str, args.channels))}")
     dataset = args.dataset or run_dataset
     h, w, c = model.input_shape[1:]
     info = true = None
@@ -215,7 +234,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             from kerascv_course.viz.deconvnet import plot_deconvnet
 
             written.append(plot_deconvnet(model, image, os.path.join(args.output, "deconvnet.png"),
-                                          layer=args.deconvnet, top=args.top))
+                                          layer=args.deconvnet, top=args.top, channels=args.channels))
     except BaseException:
         if made:  # a failed inspect leaves no half-made folder
             import shutil

@@ -189,7 +189,7 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
         engine = Engine(model, strategy, jit_compile=recipe.jit_compile)
         stateful = stateful_callbacks(recipe, info, checkpoint.write_dir, state)
         if recipe.grad_norms:
-            stateful["grad_norms"] = _grad_norms_callback(data, state)
+            stateful["grad_norms"] = _grad_norms_callback(data, state, initial_epoch, steps)
         extra: list[keras.callbacks.Callback] = list(stateful.values())
         if chief and recipe.tensorboard:
             extra.append(keras.callbacks.TensorBoard(log_dir=run.logs_dir, write_graph=False))
@@ -292,15 +292,19 @@ def stateful_callbacks(recipe: Recipe, info: Any, folder: str | None,
     return stateful
 
 
-def _grad_norms_callback(data: RunData, state: dict[str, Any] | None) -> keras.callbacks.Callback:
+def _grad_norms_callback(data: RunData, state: dict[str, Any] | None, initial_epoch: int,
+                         steps: int) -> keras.callbacks.Callback:
     """The gradient-norm recorder (``--grad-norms``) on epoch 0's first training batch, its
-    records restored from ``state`` when resuming."""
+    records restored from ``state`` when resuming (a resumed run that did not record before
+    starts counting at its first step, ``initial_epoch * steps``)."""
     from kerascv_course.training.gradients import GradientNorms
 
     batch = next(iter(data.train(0).take(1)))
     callback = GradientNorms(batch[0], batch[1])
     if state and "grad_norms" in state.get("callbacks", {}):
         callback.load_state_dict(state["callbacks"]["grad_norms"])
+    else:
+        callback.step, callback.epoch = initial_epoch * steps, initial_epoch
     return callback
 
 

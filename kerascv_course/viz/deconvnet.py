@@ -229,10 +229,12 @@ def plot_deconvnet(
     *,
     layer: str,
     top: int = 4,
+    channels: Sequence[int] | None = None,
 ) -> str:
     """Save the image next to the DeconvNet projections of ``layer``'s ``top`` strongest feature
-    maps as a PNG (each projection stretched to its own range, as in Zeiler & Fergus, Fig. 2)."""
-    projections = deconvnet(model, image, layer, top=top)
+    maps (or of the given ``channels``) as a PNG, each projection stretched to its own range, as
+    in Zeiler & Fergus, Fig. 2."""
+    projections = deconvnet(model, image, layer, top=top, channels=channels)
     fig, axes = plt.subplots(1, len(projections) + 1, figsize=(2.4 * (len(projections) + 1), 2.9), squeeze=False)
     picture, cmap = _shown(image)
     axes[0][0].imshow(picture, cmap=cmap)
