@@ -117,3 +117,14 @@ def test_a_model_without_a_card_or_recipe_is_refused_until_told(digits_run, tmp_
     assert main(["export", str(bare), "-o", str(tmp_path / "x.tflite"), "--dataset", "digits",
                  "--eval-samples", "50", "--latency-runs", "0"]) == 0
     assert json.load(open(tmp_path / "export_report.json"))["exports"][0]["agreement"] >= 0.98
+
+
+def test_api_export_of_a_model_loaded_by_plain_keras_says_its_input_is_unknown(digits_run, tmp_path, caplog):
+    import logging
+
+    plain = keras.saving.load_model(os.path.join(digits_run["result"].output, "model.keras"), safe_mode=True)
+    with caplog.at_level(logging.WARNING):
+        export_tflite(plain, tmp_path / "plain.tflite")
+    warned = [r.getMessage() for r in caplog.records if "has no model card" in r.getMessage()]
+    assert len(warned) == 1 and "load_keras_model" in warned[0] and "preprocessing=Preprocessing" in warned[0]
+    assert TFLiteClassifier(tmp_path / "plain.tflite").metadata["input"] == {"pixels": "model"}

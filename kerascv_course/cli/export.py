@@ -43,7 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", "-o", default=None,
                    help="output folder (default SOURCE/export) or a .tflite file for one mode")
     p.add_argument("--dataset", default=None,
-                   help="dataset the model was trained on (default: from recipe.json)")
+                   help="dataset the model was trained on (default: from recipe.json or the model card)")
     p.add_argument("--split", default=None, help="held-out split (default: the recipe's test split)")
     p.add_argument("--input-type", choices=IO_TYPES, default="float32",
                    help="int8 model input dtype (uint8 = raw pixels, for NPUs/micro-controllers)")
@@ -81,11 +81,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export SOURCE (a run folder with model.keras and recipe.json, or a .keras file) to TFLite
-    in each --quantization, fold the dataset's normalisation into the model so a device feeds
-    raw pixels, store the class names, and measure every export through the LiteRT interpreter
-    against the Keras model on the held-out split: size, accuracy, top-1 agreement, max
-    |difference| and latency. Writes export_report.json.
-    """
+    in each --quantization, fold the dataset's normalisation into the model so a device feeds raw
+    pixels, store the class names, and measure every export through the LiteRT interpreter against
+    the Keras model on the held-out split: size, accuracy, top-1 agreement, max |difference| and
+    latency. Writes export_report.json, and export_manifest.json last (predict refuses files an
+    interrupted export left unlisted). A .keras file alone is enough: its model card holds the
+    normalisation, class names and dataset; a file saved by plain Keras, without a card or recipe,
+    needs --dataset."""
     from kerascv_course.training.run_folder import resolve_model_source
 
     resolve_model_source(args.source)  # a missing or unfinished source is answered before TensorFlow loads

@@ -516,6 +516,13 @@ def export_tflite(
             preprocessing = Preprocessing.from_card(card)
         if class_names is None and card.get("class_names") and len(card["class_names"]) == int(model.output_shape[-1]):
             class_names = list(card["class_names"])
+    elif preprocessing is None:
+        log.warning(
+            "%r has no model card and no `preprocessing` was given: exported as it is, so the file "
+            "must be fed what the model takes. A model trained by this package knows its "
+            "normalisation when loaded with kerascv_course.training.run_folder.load_keras_model "
+            "(not plain keras.saving.load_model); or pass preprocessing=Preprocessing(...).", model.name,
+        )
     if preprocessing is not None and preprocessing.resize_mode == "pad" and preprocessing.input_size is not None:
         raise ValueError(
             "The model was trained on images padded to its input size (resize_mode='pad'), so a "

@@ -18,6 +18,7 @@ normalisation) the run uses; the validation and test splits are untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,7 @@ def pseudo_labelled(
     options = pseudo_label_options(recipe.pseudo_label)
     path = options["teacher"]
     from kerascv_course.training.run_folder import load_keras_model
+    from kerascv_course.utils.model_card import model_card
 
     teacher = load_keras_model(path)
     if len(teacher.output_shape) != 2 or teacher.output_shape[-1] != info.num_classes:
@@ -142,13 +144,28 @@ def pseudo_labelled(
             f"The pseudo-label teacher {path!r} outputs {teacher.output_shape[1:]} but "
             f"{recipe.dataset!r} has {info.num_classes} classes. Received: teacher={recipe.pseudo_label['teacher']!r}"
         )
+    card = model_card(teacher)
+    teacher_info, resize_mode = info, "resize"
+    if card is not None:  # the teacher's own class names, normalisation and resize mode
+        if card.get("class_names") and info.class_names and list(card["class_names"]) != list(info.class_names):
+            raise ValueError(
+                f"The pseudo-label teacher {path!r} was trained on classes {card['class_names']} but "
+                f"{recipe.dataset!r} has {list(info.class_names)}: its labels would mean other "
+                f"classes. Received: teacher={recipe.pseudo_label['teacher']!r}"
+            )
+        spec = card["input"]
+        teacher_info = dataclasses.replace(
+            info, mean=tuple(spec["mean"]) if spec.get("mean") is not None else None,
+            std=tuple(spec["std"]) if spec.get("std") is not None else None,
+        )
+        resize_mode = spec.get("resize_mode", "resize")
     images, _ = load_dataset(recipe.dataset, options["split"], **dataset_kwargs)
     if options["max_examples"] is not None:
         images = images.take(options["max_examples"])
     h, w, c = teacher.input_shape[1:]
     batches = make_pipeline(
-        images, info, training=False, batch_size=options["batch_size"],
-        image_size=(h, w) if h and w else None, channels=c, cache=False,
+        images, teacher_info, training=False, batch_size=options["batch_size"],
+        image_size=(h, w) if h and w else None, channels=c, cache=False, resize_mode=resize_mode,
     )
     labels, confidences = teacher_labels(teacher, batches)
     keep = confidences >= options["threshold"]
