@@ -7,6 +7,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from PIL import Image
 
@@ -85,3 +86,30 @@ def test_train_grad_norms_writes_csv_and_png(tmp_path):
     assert sorted({int(r["step"]) for r in rows}) == [0, 2, 4]  # before training, after each epoch
     assert all(float(r["grad_norm"]) > 0 for r in rows)
     assert Image.open(os.path.join(out, "grad_norms.png")).size[1] > 300
+
+
+class _Crash(keras.callbacks.Callback):
+    """A process dying at the start of ``epoch`` (after the previous epoch's checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated crash")
+
+
+@pytest.mark.slow
+def test_a_resumed_run_records_the_same_gradient_norms_as_a_straight_one(tmp_path):
+    from kerascv_course.training import Recipe, train
+
+    recipe = Recipe(model="mlp", dataset="digits", epochs=2, batch_size=32, steps_per_epoch=2, eval_steps=1,
+                    tensorboard=False, deterministic=True, grad_norms=True, model_kwargs={"hidden_units": [16, 16]})
+    train(recipe.replace(output=str(tmp_path / "straight")), verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe.replace(output=str(tmp_path / "run")), verbose=0, callbacks=[_Crash(1)])
+    train(recipe.replace(output=str(tmp_path / "run")), verbose=0)
+    straight = read_grad_norms_csv(str(tmp_path / "straight" / "grad_norms.csv"))
+    assert read_grad_norms_csv(str(tmp_path / "run" / "grad_norms.csv")) == straight
+    assert [r["step"] for r in straight if r["depth"] == 1] == [0, 2, 4]

@@ -14,7 +14,8 @@ statistics, dropout seed) is restored after each look, and nothing is applied to
 A layer's norm is taken over its kernels (variables named ``kernel``, ``depthwise_kernel``,
 ``pointwise_kernel``, …: the weights that carry the signal); biases and batch-norm scales are left
 out, so each point of the plot is one weighted layer. ``grad_norms.csv`` holds one row per
-(record, layer): ``step, epoch, depth, layer, grad_norm, weight_norm``.
+(record, layer): ``step, epoch, depth, layer, grad_norm, weight_norm`` (``step``: training steps
+done; ``epoch``: epochs finished; ``depth``: 1 for the weighted layer next to the input).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import csv
 import io
 import math
 import os
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -185,9 +186,10 @@ def plot_compare(rows: Sequence[CompareRow], path: str | os.PathLike[str], *, ti
     note = f"bubble area proportional to parameters (largest: {largest:,})"
     if left_out:
         note += "; not plotted (no top-1 accuracy): " + ", ".join(left_out[:12]) + (" …" if len(left_out) > 12 else "")
-    fig.text(0.5, 0.005, note, ha="center", fontsize=8)
+    lines = textwrap.wrap(note, width=230 if timed else 120)
+    fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=8)
     fig.suptitle(title or "Comparing architectures (in the manner of Canziani et al. 2016)")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.02 + 0.025 * len(lines), 1, 1))
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

@@ -42,6 +42,7 @@ def draw_depth_profile(ax: Any, records: Sequence[Mapping[str, Any]], *, label: 
     """Draw gradient norm against layer depth on ``ax`` (log scale): one line per record, later
     records darker; ``last_only`` draws the first and last record only (for comparisons)."""
     steps = _by_step(records)
+    epochs = {int(r["step"]): r.get("epoch") for r in records}
     keys = sorted(steps)
     if last_only:
         keys = [keys[0], keys[-1]] if len(keys) > 1 else keys
@@ -51,7 +52,8 @@ def draw_depth_profile(ax: Any, records: Sequence[Mapping[str, Any]], *, label: 
         values = [max(steps[step][d], 1e-30) for d in depths]
         shade = cmap(0.15 + 0.75 * i / max(len(keys) - 1, 1)) if color is None else color
         style = "--" if (last_only and i == 0 and len(keys) > 1) else "-"
-        text = f"step {step}" if label is None else f"{label}, step {step}"
+        when = f"step {step}" if epochs.get(step) is None else f"step {step} ({epochs[step]} epochs done)"
+        text = when if label is None else f"{label}, {when}"
         ax.plot(depths, values, style, marker="o", ms=3, color=shade, label=text,
                 alpha=0.55 if style == "--" else 1.0)
     ax.set_yscale("log")
