@@ -90,7 +90,7 @@ class AuxiliaryLossModel(keras.Model):
                 f"Model {network.name!r} has {len(outputs) - 1} auxiliary output(s) but "
                 f"aux_loss_weights gives {len(weights)} weight(s). Received: aux_loss_weights={weights!r}"
             )
-        super().__init__(network.inputs, outputs, name=network.name)
+        super().__init__(network.input, outputs, name=network.name)
         self.aux_weights = [float(w) for w in weights]
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
