@@ -37,7 +37,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     except OSError as err:
-        storage = storage_error(err, path)
+        storage = storage_error(err, path, prefer_path=True)
         if storage is None:
             raise
         raise storage from err
@@ -54,7 +54,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     except BaseException as err:
         with contextlib.suppress(OSError):  # the old ``path`` is untouched; no orphan .tmp-*
             os.remove(tmp)
-        storage = storage_error(err, path) if isinstance(err, Exception) else None
+        storage = storage_error(err, path, prefer_path=True) if isinstance(err, Exception) else None
         if storage is not None:
             raise storage from err
         raise
@@ -78,10 +78,13 @@ class StorageError(OSError):
         return str(self.args[1]) if len(self.args) > 1 else super().__str__()
 
 
-def storage_error(err: BaseException, path: str | os.PathLike[str] | None = None) -> StorageError | None:
+def storage_error(err: BaseException, path: str | os.PathLike[str] | None = None, *,
+                  prefer_path: bool = False) -> StorageError | None:
     """A :class:`StorageError` for ``err`` (or an error in its chain) when it is a disk-full,
     read-only or permission error; ``None`` otherwise. The message names ``err.filename`` (else
-    ``path``) and says that files written before are intact (every write here is atomic)."""
+    ``path``; ``path`` first with ``prefer_path``, for the destination of an atomic write rather
+    than its temporary file) and says that files written before are intact (every write here is
+    atomic)."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
@@ -90,7 +93,8 @@ def storage_error(err: BaseException, path: str | os.PathLike[str] | None = None
             return current
         if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
             reason, advice = STORAGE_ERRNOS[current.errno]
-            where = current.filename or (os.fspath(path) if path is not None else None)
+            given = os.fspath(path) if path is not None else None
+            where = (given or current.filename) if prefer_path else (current.filename or given)
             target = f"{where!r}" if where else "a file"
             return StorageError(
                 current.errno,
