@@ -4,7 +4,9 @@ Paper (Sec. 4-5): SGD, batch 128, momentum 0.9, weight decay 0.0005, learning ra
 10 when the validation error stopped improving (three times in all, about 90 epochs), dropout 0.5
 in the first two fully connected layers; random 224x224 patches (227 in this model) of 256x256
 images, horizontal reflections and PCA colour noise; test: 10 patches averaged. Published: top-1
-error 40.7 %, top-5 error 18.2 % (one network, ILSVRC-2012 validation).
+error 40.7 %, top-5 error 18.2 % (one network, ILSVRC-2012 validation). Initialisation (Sec. 5):
+weights from a zero-mean Gaussian of standard deviation 0.01, biases 1 in conv2, conv4, conv5 and
+the two hidden fully connected layers, 0 elsewhere (``paper_biases=True``).
 
     python recipes/alexnet_imagenet.py --data-dir ~/tensorflow_datasets   # ImageNet, by hand
     kerascv-course evaluate runs/alexnet-imagenet2012 --tta 10crop       # the paper's test
@@ -17,7 +19,11 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="alexnet",
     dataset="imagenet2012",
-    model_kwargs={"dropout": 0.5},
+    model_kwargs={
+        "dropout": 0.5,
+        "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.01}},
+        "paper_biases": True,
+    },
     image_size=227,
     epochs=90,
     batch_size=128,

@@ -2,7 +2,8 @@
 
 Paper: 45k/5k train/validation split, batch 128, weight decay 1e-4, momentum 0.9, learning rate
 0.1 divided by 10 at 32k and 48k iterations, stopping at 64k iterations (182 epochs of 45k
-images); 4-pixel padding, random 32x32 crops and flips. ResNet-110 warms up at 0.01 until the
+images); 4-pixel padding, random 32x32 crops and flips; weights initialised as in [13] (He et al.,
+"Delving deep into rectifiers": ``kernel_initializer="he_normal"``). ResNet-110 warms up at 0.01 until the
 training error is below 80 % (about 400 iterations). Published test errors: ResNet-20 8.75 %,
 ResNet-56 6.97 %, ResNet-110 6.43 % (best of 5; mean 6.61 %).
 
@@ -20,6 +21,7 @@ gives the plain networks' errors only in that figure, so ``published`` is empty 
 from kerascv_course.cli.script import main
 from kerascv_course.training import Recipe
 
+HE_INIT = {"kernel_initializer": "he_normal"}
 HE_2015_CIFAR = Recipe(
     model="resnet20",
     dataset="cifar10",
@@ -35,6 +37,7 @@ HE_2015_CIFAR = Recipe(
     schedule="step",
     schedule_kwargs={"milestone_steps": [32000, 48000], "factor": 0.1},
     augment="cifar",
+    model_kwargs=HE_INIT,
 )
 
 RECIPES = {
@@ -45,9 +48,9 @@ RECIPES = {
         schedule_kwargs={"milestone_steps": [32000, 48000], "factor": 0.1, "warmup_steps": 400, "warmup_factor": 0.1},
         published={"top1_error": 0.0643, "top1_error_mean_of_5": 0.0661},
     ),
-    "plain20": HE_2015_CIFAR.replace(model_kwargs={"shortcut": None}, output="runs/plain20-cifar10", published={}),
+    "plain20": HE_2015_CIFAR.replace(model_kwargs={"shortcut": None, **HE_INIT}, output="runs/plain20-cifar10", published={}),
     "plain56": HE_2015_CIFAR.replace(
-        model="resnet56", model_kwargs={"shortcut": None}, output="runs/plain56-cifar10", published={}
+        model="resnet56", model_kwargs={"shortcut": None, **HE_INIT}, output="runs/plain56-cifar10", published={}
     ),
 }
 
