@@ -7,6 +7,8 @@ images, horizontal reflections and PCA colour noise; test: 10 patches averaged. 
 error 40.7 %, top-5 error 18.2 % (one network, ILSVRC-2012 validation). The network is the paper's
 two-tower one (Fig. 2: conv2, conv4, conv5 see only their own GPU's half of the maps): ``groups=2``
 (60,965,224 parameters at 1000 classes; ``build_alexnet()``'s default is one tower).
+Initialisation (Sec. 5): weights from a zero-mean Gaussian of standard deviation 0.01, biases 1
+in conv2, conv4, conv5 and the two hidden fully connected layers, 0 elsewhere (``paper_biases=True``).
 
     python recipes/alexnet_imagenet.py --data-dir ~/tensorflow_datasets   # ImageNet, by hand
     kerascv-course evaluate runs/alexnet-imagenet2012 --tta 10crop       # the paper's test
@@ -20,7 +22,12 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="alexnet",
     dataset="imagenet2012",
-    model_kwargs={"dropout": 0.5, "groups": 2},
+    model_kwargs={
+        "dropout": 0.5,
+        "groups": 2,
+        "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.01}},
+        "paper_biases": True,
+    },
     image_size=227,
     epochs=90,
     batch_size=128,

@@ -3,7 +3,9 @@
 Paper (Sec. 3.4): SGD, batch 256, learning rate 0.1 divided by 10 when the error plateaus, up to
 600K iterations (120 epochs), weight decay 1e-4, momentum 0.9, no dropout; shorter side randomly
 in [256, 480], 224x224 crops, flips, standard colour augmentation; 10-crop testing. Published:
-top-1 error 22.85 %, top-5 error 6.71 % (10-crop, Table 3).
+top-1 error 22.85 %, top-5 error 6.71 % (10-crop, Table 3). Initialisation: "as in [13]" (He et
+al., 2015, "Delving deep into rectifiers"): zero-mean Gaussian, std sqrt(2 / fan-in) —
+``kernel_initializer="he_normal"``.
 
     python recipes/resnet50_imagenet.py --data-dir ~/tensorflow_datasets
     python recipes/resnet50_imagenet.py --strategy mirrored --batch-size 1024   # lr scales to 0.4
@@ -18,6 +20,7 @@ RECIPE = Recipe(
     model="resnet50",
     dataset="imagenet2012",
     paper="He, Zhang, Ren & Sun 2015, Deep residual learning, arXiv:1512.03385, Table 3 (10-crop)",
+    model_kwargs={"kernel_initializer": "he_normal"},
     image_size=224,
     epochs=120,
     batch_size=256,

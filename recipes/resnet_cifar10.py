@@ -2,7 +2,8 @@
 
 Paper: batch 128, weight decay 1e-4 (an L2 penalty), momentum 0.9, learning rate 0.1 divided by 10
 at 32k and 48k iterations, stopping at 64k iterations; 4-pixel padding, random 32x32 crops and
-flips; option A shortcuts (zero-padding identity). ResNet-110 warms up at 0.01 until the training
+flips; option A shortcuts (zero-padding identity); weights initialised as in [13] (He et al.,
+"Delving deep into rectifiers": ``kernel_initializer="he_normal"``). ResNet-110 warms up at 0.01 until the training
 error is below 80 % (about 400 iterations). Two protocols: the analysis trains on 45k images and
 validates on 5k; the published test errors (Table 6) come from training on all 50k images
 ("we train on the 50k training set"). Published test errors: ResNet-20 8.75 %, ResNet-32 7.51 %,
@@ -29,6 +30,8 @@ from kerascv_course.training import Recipe
 
 PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition, arXiv:1512.03385, Table 6"
 
+HE_INIT = {"kernel_initializer": "he_normal"}
+
 HE_2015_CIFAR = Recipe(
     model="resnet20",
     dataset="cifar10",
@@ -45,6 +48,7 @@ HE_2015_CIFAR = Recipe(
     schedule_kwargs={"milestone_steps": [32000, 48000], "factor": 0.1},
     augment="cifar",
     paper=PAPER,
+    model_kwargs=HE_INIT,
 )
 
 WARMUP_110 = {"milestone_steps": [32000, 48000], "factor": 0.1, "warmup_steps": 400, "warmup_factor": 0.1}
@@ -69,10 +73,10 @@ for _name in PUBLISHED:
         dataset_kwargs={"full_train": True}, validation_split=None, epochs=164,
         notes="The paper's final protocol: all 50k training images, no validation split.")
 RECIPES["plain20"] = RECIPES["resnet20"].replace(
-    model_kwargs={"shortcut": None}, output="runs/plain20-cifar10", published={},
+    model_kwargs={"shortcut": None, **HE_INIT}, output="runs/plain20-cifar10", published={},
     notes="Plain network (no shortcuts), Fig. 6; the paper gives its error only in the figure.")
 RECIPES["plain56"] = RECIPES["resnet56"].replace(
-    model_kwargs={"shortcut": None}, output="runs/plain56-cifar10", published={},
+    model_kwargs={"shortcut": None, **HE_INIT}, output="runs/plain56-cifar10", published={},
     notes="Plain network (no shortcuts), Fig. 6; the paper gives its error only in the figure.")
 
 if __name__ == "__main__":

@@ -117,7 +117,9 @@ def test_every_eligible_model_works_as_an_encoder(backbone):
     x = tf.random.stateless_uniform((1, side, side, channels), seed=(1, 2))
     weights = tf.random.stateless_uniform((1, side, side, 3), seed=(3, 4))
     with tf.GradientTape() as tape:
-        out = model(x, training=True)
+        # In training, FractalNet's global drop-path keeps one column per batch, by design: a step
+        # may leave the first layer (in another column) without gradient. Inference keeps all.
+        out = model(x, training=backbone != "fractalnet")
         loss = tf.reduce_sum(out * weights)
     assert tuple(out.shape) == (1, side, side, 3)
     np.testing.assert_allclose(np.asarray(out).sum(-1), 1.0, rtol=1e-4)

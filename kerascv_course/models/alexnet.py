@@ -15,7 +15,7 @@ from kerascv_course.models.common import (
     public_builder,
 )
 from kerascv_course.models.registry import register_model
-from kerascv_course.utils.checks import check_bool, check_probability
+from kerascv_course.utils.checks import check_bool, check_probability, fail
 
 # Each family is data: per convolution (filters, kernel, stride, padding, grouped, lrn, pool).
 # ``grouped`` marks the layers that, in the two-GPU AlexNet, only read the maps of their own GPU;
@@ -46,11 +46,23 @@ _VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+# AlexNet §5: "We initialized the neuron biases in the second, fourth, and fifth convolutional
+# layers, as well as in the fully-connected hidden layers, with the constant 1."
+PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
+
+
 def _alexnet_like(
-    model: str, *, groups: int = 1, lrn: bool = True, dropout: float = 0.5, **common: Any
+    model: str, *, groups: int = 1, lrn: bool = True, dropout: float = 0.5, paper_biases: bool = False,
+    **common: Any,
 ) -> keras.Model:
     args = check_args(model, **common)
     check_bool("lrn", lrn, where=model)
+    check_bool("paper_biases", paper_biases, where=model)
+    if paper_biases and model != "alexnet":
+        raise fail("paper_biases", paper_biases, "False: Zeiler & Fergus set every bias to 0", where=model)
+    if paper_biases and args.weights is not None:
+        raise fail("paper_biases", paper_biases, "False with `weights` (the loaded biases replace them)",
+                   where=model)
     check_probability("dropout", dropout, where=model)
     config = _VARIANTS[model]
     grouped_filters = [c[0] for c in config["convs"] if c[4]] + [
@@ -76,7 +88,12 @@ def _alexnet_like(
         if pool:
             x = keras.layers.MaxPooling2D(3, strides=2, padding=pool, name=f"pool{i}")(x)
     top = flatten_classify(x, args, hidden=(("fc6", 4096), ("fc7", 4096)), dropout=dropout)
-    return finish_model(inputs, top, args, model)
+    net = finish_model(inputs, top, args, model)
+    if paper_biases:
+        for layer in (net.get_layer(n) for n in PAPER_BIAS_ONE if n in [lay.name for lay in net.layers]):
+            layer.bias_initializer = keras.initializers.Ones()
+            layer.bias.assign(keras.ops.ones(layer.bias.shape))
+    return net
 
 
 _SHARED_ARGS = """
@@ -85,6 +102,10 @@ _SHARED_ARGS = """
             (conv2, conv4, conv5 in AlexNet); 1 = one tower.
         lrn: apply local response normalisation after conv1 and conv2 (the paper's choice).
         dropout: dropout rate of the two 4096-unit layers (0.5 in the paper).
+        paper_biases: AlexNet only: biases 1 in conv2, conv4, conv5, fc6 and fc7, 0 elsewhere
+            (the paper's §5, "to accelerate the early stages of learning by providing the ReLUs
+            with positive inputs"); ``False``: Keras's zeros. The paper's weights are
+            ``kernel_initializer={"class_name": "RandomNormal", "config": {"stddev": 0.01}}``.
 """
 
 build_alexnet = register_model(

@@ -118,7 +118,7 @@ build_blitz = register_model(
 
 build_blitz_stl10 = register_model(
     "blitz_stl10", family="blitz",
-    paper="The 60 Minute Blitz network adapted to STL-10 (the course's challenge: 4 stages, global pooling), 2017",
+    paper="The 60 Minute Blitz network (PyTorch tutorial, 2017) adapted to STL-10: 4 stages, global pooling",
     year=2017, default_input_shape=(96, 96, 3), min_input_size=16, params=PARAMS["blitz_stl10"],
     test_input_shape=(32, 32, 3),
 )(_builder(

@@ -21,10 +21,9 @@ import keras
 
 from kerascv_course.models.blocks import conv_bn_act
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_kernel_initializer,
     classifier_head,
+    common_args,
     finish_model,
     model_input,
 )
@@ -112,19 +111,8 @@ def bn_inception_module(x: Any, row: Module, *, init: Any = "glorot_uniform") ->
     arxiv="1502.03167", default_input_shape=(224, 224, 3), min_input_size=32, params=PARAMS,
     feature_taps=TAPS, test_input_shape=(32, 32, 3),
 )
-@add_common_doc
-def build_bn_inception(
-    *,
-    dropout: float = 0.0,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
-) -> keras.Model:
+@common_args
+def build_bn_inception(*, dropout: float = 0.0, **common: Any) -> keras.Model:
     """BN-Inception / Inception v2 (Ioffe & Szegedy, 2015, arXiv:1502.03167, Appendix, Fig. 5).
 
     7x7/2 convolution (64), 3x3/2 max-pool, 1x1 (64) and 3x3 (192) convolutions, 3x3/2 max-pool,
@@ -138,15 +126,11 @@ def build_bn_inception(
     Args:
         dropout: dropout rate before the classifier. The paper removes GoogLeNet's dropout from
             the batch-normalised network (§4.2.1), hence 0.
-        kernel_initializer: initializer of every convolution and dense kernel.
     """
     model = "bn_inception"
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    args = check_args(model, **common)
     check_number("dropout", dropout, where=model, low=0.0, high=1.0)
-    init = check_kernel_initializer(model, kernel_initializer)
+    init = args.kernel_initializer if args.kernel_initializer is not None else "glorot_uniform"
     inputs = model_input(args)
     x = conv_bn_act(inputs, 64, 7, strides=2, kernel_initializer=init, name="conv1_7x7_s2")
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_3x3_s2")(x)

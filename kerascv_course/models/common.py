@@ -47,6 +47,7 @@ COMMON_ARGS: tuple[inspect.Parameter, ...] = (
     keyword("classes", 1000, "int"),
     keyword("classifier_activation", "softmax", "str | Callable | None"),
     keyword("name", None, "str | None"),
+    keyword("kernel_initializer", None, "str | dict | keras.initializers.Initializer | None"),
 )
 
 COMMON_ARGS_DOC = """
@@ -63,6 +64,10 @@ COMMON_ARGS_DOC = """
         classifier_activation: activation of the last layer (``"softmax"``, ``None`` for
             logits, or any Keras activation name).
         name: the model's name.
+        kernel_initializer: ``None`` keeps the architecture's own initialisation; otherwise a
+            Keras initializer (a name such as ``"he_normal"``, an initializer or its config)
+            that draws every convolution, depthwise, pointwise and dense kernel (biases, batch
+            norm and fixed weights untouched). Not with ``weights``, which replace every kernel.
 
     Returns:
         A ``keras.Model``.
@@ -210,6 +215,7 @@ class CommonArgs:
     classifier_activation: Any
     weights: str | None
     name: str
+    kernel_initializer: Any = None
 
 
 def check_input_shape(
@@ -321,6 +327,7 @@ def check_args(
     classifier_activation: Any = "softmax",
     weights: Any = None,
     name: str | None = None,
+    kernel_initializer: Any = None,
     default_input_shape: tuple[int, int, int] | None = None,
     min_input_size: int | None = None,
     channels: int | None = None,
@@ -334,8 +341,8 @@ def check_args(
 
     Args:
         model: the registered name; its spec gives the default and minimum input.
-        input_shape, include_top, classes, pooling, classifier_activation, weights, name: the
-            user's arguments (see :data:`COMMON_ARGS_DOC`).
+        input_shape, include_top, classes, pooling, classifier_activation, weights, name,
+            kernel_initializer: the user's arguments (see :data:`COMMON_ARGS_DOC`).
         default_input_shape, min_input_size: override the registry's values.
         channels: required channel count, if the architecture fixes it.
         imagenet_shape: the input shape the ImageNet classifier needs with ``include_top=True``
@@ -377,7 +384,17 @@ def check_args(
     check_activation("classifier_activation", classifier_activation, extra=auto, where=model)
     if name is not None and not isinstance(name, str):
         raise fail("name", name, "a string", where=model)
-    return CommonArgs(shape, include_top, classes, pooling, classifier_activation, weights, name or model)
+    if kernel_initializer is not None:
+        check_kernel_initializer(model, kernel_initializer)
+        if weights is not None:
+            raise ValueError(
+                f"{model}: `kernel_initializer` draws new kernels, but `weights` replaces every "
+                f"kernel with loaded values: pass one of them. Received: "
+                f"kernel_initializer={kernel_initializer!r}, weights={weights!r}"
+            )
+    return CommonArgs(
+        shape, include_top, classes, pooling, classifier_activation, weights, name or model, kernel_initializer
+    )
 
 
 def pool_features(x: Any, pooling: str | None) -> Any:
@@ -438,18 +455,80 @@ def finish_model(
     args: CommonArgs,
     model: str,
     app_kwargs: dict[str, Any] | None = None,
+    *,
+    keep: Sequence[Any] = (),
 ) -> keras.Model:
-    """Wrap the graph in a ``keras.Model`` named ``args.name`` and load ``args.weights``.
+    """Wrap the graph in a ``keras.Model`` named ``args.name``, draw its kernels from
+    ``args.kernel_initializer`` (when given) and load ``args.weights``.
 
     ``app_kwargs`` are the keras.applications constructor's architecture arguments (e.g.
     ``{"alpha": 0.5}`` for MobileNet) that select which ImageNet file ``"imagenet"`` fetches.
+    ``keep``: layers whose kernels stay as they are (a pretrained encoder).
     """
     net = keras.Model(inputs, outputs, name=args.name)
+    if args.kernel_initializer is not None:
+        initialize_kernels(net, args.kernel_initializer, keep=keep)
     if args.weights == "imagenet":
         load_imagenet_weights(net, model, include_top=args.include_top, app_kwargs=app_kwargs)
     elif args.weights is not None:
         load_weight_file(net, args.weights, model=model)
     return net
+
+
+# The kernels a layer may hold, each with the attribute(s) naming its initializer (Conv and Dense:
+# ``kernel``/``kernel_initializer``; DepthwiseConv2D: ``kernel``/``depthwise_initializer``;
+# SeparableConv2D: ``depthwise_kernel`` and ``pointwise_kernel``).
+KERNELS = (
+    ("kernel", ("kernel_initializer", "depthwise_initializer")),
+    ("depthwise_kernel", ("depthwise_initializer",)),
+    ("pointwise_kernel", ("pointwise_initializer",)),
+)
+
+
+def _layers(model: Any) -> list[Any]:
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(_layers(layer))
+    return found
+
+
+def _fresh(initializer: Any) -> Any:
+    """A new initializer object for ``initializer`` (a name, a config or an object)."""
+    init = keras.initializers.get(initializer)
+    if init is initializer:  # an object: one copy per kernel, as Keras layers each hold their own
+        init = type(init).from_config(init.get_config())
+    return init
+
+
+def initialize_kernels(model: keras.Model, initializer: Any, *, keep: Sequence[Any] = ()) -> int:
+    """Draw every convolution, depthwise, pointwise and dense kernel of ``model`` from ``initializer``.
+
+    Each kernel gets its own initializer object (recorded on the layer, so the model's config says
+    how it was drawn); biases, batch norm and weights without a kernel role (LeNet's fixed RBF
+    prototypes, LeNet-5's subsampling coefficients) are untouched, as are the layers of ``keep``.
+
+    Returns:
+        The number of kernels drawn.
+    """
+    kept = {id(layer) for layer in keep}
+    count = 0
+    for layer in _layers(model):
+        if id(layer) in kept:
+            continue
+        for weight, attributes in KERNELS:
+            variable = getattr(layer, weight, None)
+            if not isinstance(variable, keras.Variable):
+                continue
+            init = _fresh(initializer)
+            variable.assign(init(tuple(variable.shape), dtype=variable.dtype))
+            for attribute in attributes:
+                if hasattr(layer, attribute):
+                    setattr(layer, attribute, init)
+                    break
+            count += 1
+    return count
 
 
 def check_kernel_initializer(model: str, value: Any) -> Any:

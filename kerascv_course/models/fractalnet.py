@@ -27,10 +27,9 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_kernel_initializer,
     classifier_head,
+    common_args,
     finish_model,
     model_input,
 )
@@ -137,7 +136,7 @@ def _per_block(value: Any, blocks: int) -> tuple[float, ...]:
     arxiv="1605.07648", default_input_shape=(32, 32, 3), min_input_size=32, params=PARAMS,
     feature_taps=TAPS, test_input_shape=(32, 32, 3),
 )
-@add_common_doc
+@common_args(defaults={"classes": 10})
 def build_fractalnet(
     *,
     columns: int = COLUMNS,
@@ -146,14 +145,7 @@ def build_fractalnet(
     local_drop_path: float = LOCAL_DROP_PATH,
     global_drop_path: float = GLOBAL_DROP_PATH,
     seed: int | None = None,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 10,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    **common: Any,
 ) -> keras.Model:
     """FractalNet (Larsson et al., 2017, arXiv:1605.07648), the paper's CIFAR network by default.
 
@@ -179,8 +171,9 @@ def build_fractalnet(
         global_drop_path: the fraction of training batches that keep a single column, drawn per
             batch, through the whole network.
         seed: seed of the drop-path draws (``None``: Keras's global seed).
-        kernel_initializer: initializer of every convolution and dense kernel (Xavier/Glorot in
-            the paper).
+
+    ``kernel_initializer=None`` (the default) is Keras's Glorot uniform: the paper's Xavier
+    initialisation.
     """
     check_number("columns", columns, where=MODEL, low=2, integer=True)
     if (
@@ -196,12 +189,8 @@ def build_fractalnet(
     check_number("global_drop_path", global_drop_path, where=MODEL, low=0.0, high=1.0)
     if seed is not None:
         check_number("seed", seed, where=MODEL, low=0, integer=True)
-    args = check_args(
-        MODEL, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-        min_input_size=2 ** len(filters),
-    )
-    init = check_kernel_initializer(MODEL, kernel_initializer)
+    args = check_args(MODEL, min_input_size=2 ** len(filters), **common)
+    init = args.kernel_initializer if args.kernel_initializer is not None else "glorot_uniform"
     inputs = model_input(args)
     control = DropPathSampler(columns, global_drop_path, seed=seed, name="drop_path_sampler")(
         inputs

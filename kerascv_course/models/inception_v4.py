@@ -27,12 +27,11 @@ from typing import Any
 import keras
 
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_kernel_initializer,
     classifier_head,
     finish_model,
     model_input,
+    public_builder,
 )
 from kerascv_course.models.layers import ScaledResidual
 from kerascv_course.models.registry import register_model
@@ -267,14 +266,7 @@ def inception_from_config(
     config: InceptionConfig,
     *,
     dropout: float,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    **common: Any,
 ) -> keras.Model:
     """Build any network of this module from its :class:`InceptionConfig`.
 
@@ -282,19 +274,14 @@ def inception_from_config(
         model: the registered name (argument checks, defaults, error messages).
         config: the network.
         dropout: dropout rate before the classifier.
-        kernel_initializer: initializer of every convolution and dense kernel.
-        include_top, weights, input_shape, pooling, classes, classifier_activation, name: the
-            common arguments.
+        **common: the common arguments (:data:`~kerascv_course.models.common.COMMON_ARGS`).
 
     Returns:
         The ``keras.Model``.
     """
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
+    args = check_args(model, **common)
     check_number("dropout", dropout, where=model, low=0.0, high=1.0)
-    init = check_kernel_initializer(model, kernel_initializer)
+    init = args.kernel_initializer if args.kernel_initializer is not None else "glorot_uniform"
     net = _Net(_Names(keras_names=config.keras_names), init)
     inputs = model_input(args)
     x = _stem(net, inputs, config.stem)
@@ -319,7 +306,6 @@ def inception_from_config(
 _ARGS_DOC = """
     Args:
         dropout: dropout rate before the classifier{dropout_note}.
-        kernel_initializer: initializer of every convolution and dense kernel.
 """
 
 DESCRIPTIONS = {
@@ -372,29 +358,14 @@ def _public(
 ) -> Callable[..., keras.Model]:
     """Register and return the public ``build_<model>`` of one configuration."""
 
-    def builder(
-        *,
-        dropout: float = dropout,
-        kernel_initializer: Any = "glorot_uniform",
-        include_top: bool = True,
-        weights: Any = None,
-        input_shape: Any = None,
-        pooling: Any = None,
-        classes: int = 1000,
-        classifier_activation: Any = "softmax",
-        name: str | None = None,
-    ) -> keras.Model:
-        return inception_from_config(
-            model, config, dropout=dropout, kernel_initializer=kernel_initializer,
-            include_top=include_top, weights=weights, input_shape=input_shape, pooling=pooling,
-            classes=classes, classifier_activation=classifier_activation, name=name,
-        )
+    def generic(model: str, config: InceptionConfig, *, dropout: float = dropout, **common: Any) -> keras.Model:
+        return inception_from_config(model, config, dropout=dropout, **common)
 
-    builder.__name__ = builder.__qualname__ = f"build_{model}"
-    builder.__doc__ = DESCRIPTIONS[model] + _ARGS_DOC.format(dropout_note=_DROPOUT_NOTES[model])
+    generic.__module__ = __name__
+    doc = DESCRIPTIONS[model] + _ARGS_DOC.format(dropout_note=_DROPOUT_NOTES[model])
     return register_model(
         model, params=PARAMS[model], feature_taps=config.taps, keras_app=keras_app, **PAPER
-    )(add_common_doc(builder))
+    )(public_builder(generic, model, config, doc=doc))
 
 
 build_inception_v4 = _public("inception_v4", V4, dropout=0.2)

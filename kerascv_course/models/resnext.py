@@ -25,12 +25,11 @@ import keras
 
 from kerascv_course.models.blocks import conv_bn_act, squeeze_excite
 from kerascv_course.models.common import (
-    add_common_doc,
     check_args,
-    check_kernel_initializer,
     classifier_head,
     finish_model,
     model_input,
+    public_builder,
 )
 from kerascv_course.models.registry import register_model
 from kerascv_course.utils.checks import check_number
@@ -180,33 +179,20 @@ def _stem(x: Any, config: ResNeXtConfig, init: Any) -> Any:
 def resnext_from_config(
     model: str,
     config: ResNeXtConfig,
-    *,
-    kernel_initializer: Any = "glorot_uniform",
-    include_top: bool = True,
-    weights: Any = None,
-    input_shape: Any = None,
-    pooling: Any = None,
-    classes: int = 1000,
-    classifier_activation: Any = "softmax",
-    name: str | None = None,
+    **common: Any,
 ) -> keras.Model:
     """Build any network described by a :class:`ResNeXtConfig`.
 
     Args:
         model: the registered name (argument checks, defaults, error messages).
         config: the variant.
-        kernel_initializer: initializer of every convolution and dense kernel.
-        include_top, weights, input_shape, pooling, classes, classifier_activation, name: the
-            common arguments.
+        **common: the common arguments (:data:`~kerascv_course.models.common.COMMON_ARGS`).
 
     Returns:
         The ``keras.Model``.
     """
-    args = check_args(
-        model, input_shape=input_shape, include_top=include_top, classes=classes,
-        pooling=pooling, classifier_activation=classifier_activation, weights=weights, name=name,
-    )
-    init = check_kernel_initializer(model, kernel_initializer)
+    args = check_args(model, **common)
+    init = args.kernel_initializer if args.kernel_initializer is not None else "glorot_uniform"
     inputs = model_input(args)
     x = _stem(inputs, config, init)
     for stage, blocks in enumerate(config.blocks):
@@ -221,9 +207,9 @@ def resnext_from_config(
 
 _INIT_DOC = """
     Args:
-        kernel_initializer: initializer of every convolution and dense kernel (Keras's
-            ``"glorot_uniform"`` by default; ``"he_normal"`` is the MSRA initialisation of the
-            original Caffe/Torch models).
+        kernel_initializer: a common argument (below); ``None``, the default, is Keras's
+            ``"glorot_uniform"``; ``"he_normal"`` is the MSRA initialisation of the original
+            Caffe/Torch models.
 """
 
 _SE_DOC = """
@@ -255,51 +241,15 @@ def make_builder(
     )
     if config.se_ratio:
 
-        def builder(
-            *,
-            reduction: int = config.se_ratio,
-            kernel_initializer: Any = "glorot_uniform",
-            include_top: bool = True,
-            weights: Any = None,
-            input_shape: Any = None,
-            pooling: Any = None,
-            classes: int = 1000,
-            classifier_activation: Any = "softmax",
-            name: str | None = None,
+        def generic(
+            model: str, config: ResNeXtConfig, *, reduction: int = config.se_ratio, **common: Any
         ) -> keras.Model:
-            check_number("reduction", reduction, where=variant, low=1, integer=True)
-            return resnext_from_config(
-                variant, dataclasses.replace(config, se_ratio=reduction),
-                kernel_initializer=kernel_initializer, include_top=include_top,
-                weights=weights, input_shape=input_shape, pooling=pooling, classes=classes,
-                classifier_activation=classifier_activation, name=name,
-            )
+            check_number("reduction", reduction, where=model, low=1, integer=True)
+            return resnext_from_config(model, dataclasses.replace(config, se_ratio=reduction), **common)
 
-        doc = _INIT_DOC + _SE_DOC
-    else:
-
-        def builder(
-            *,
-            kernel_initializer: Any = "glorot_uniform",
-            include_top: bool = True,
-            weights: Any = None,
-            input_shape: Any = None,
-            pooling: Any = None,
-            classes: int = 1000,
-            classifier_activation: Any = "softmax",
-            name: str | None = None,
-        ) -> keras.Model:
-            return resnext_from_config(
-                variant, config, kernel_initializer=kernel_initializer,
-                include_top=include_top, weights=weights, input_shape=input_shape,
-                pooling=pooling, classes=classes, classifier_activation=classifier_activation,
-                name=name,
-            )
-
-        doc = _INIT_DOC
-    builder.__name__ = builder.__qualname__ = f"build_{variant}"
-    builder.__doc__ = description + "\n" + doc
-    return registered(add_common_doc(builder))
+        generic.__module__ = __name__
+        return registered(public_builder(generic, variant, config, doc=description + "\n" + _INIT_DOC + _SE_DOC.lstrip("\n")))
+    return registered(public_builder(resnext_from_config, variant, config, doc=description + "\n" + _INIT_DOC))
 
 
 def _describe(variant: str, config: ResNeXtConfig) -> str:

@@ -65,6 +65,7 @@ UNET_ARGS: tuple[inspect.Parameter, ...] = (
     keyword("classifier_activation", "auto", "str | Callable | None"),
     keyword("weights", None, "str | os.PathLike | None"),
     keyword("name", None, "str | None"),
+    keyword("kernel_initializer", None, "str | dict | keras.initializers.Initializer | None"),
 )
 
 UNET_ARGS_DOC = """
@@ -78,6 +79,9 @@ UNET_ARGS_DOC = """
             logits, or any Keras activation. The zoo's segmentation losses expect probabilities.
         weights: ``None`` or the path of a weight file of this same U-Net configuration.
         name: the model's name (default ``"unet"`` or ``"unet_<backbone>"``).
+        kernel_initializer: ``None`` keeps each layer's own initialisation; otherwise a Keras
+            initializer (name, object or config) drawing every convolution kernel (with
+            ``encoder_weights``, the decoder's only).
 
     Returns:
         A ``keras.Model`` mapping ``(H, W, C)`` images to ``(H', W', classes)`` probabilities
@@ -428,7 +432,9 @@ def backbone_unet(
         x = _double_conv(x, filters, padding="same", batch_norm=batch_norm, name=block)
         prev = stride
     x = _match_size(x, input_hw, "decoder_resize")
-    model = finish_model(encoder.input, _head(x, args), args, MODEL)
+    model = finish_model(
+        encoder.input, _head(x, args), args, MODEL, keep=encoder.layers if encoder_weights is not None else ()
+    )
     if encoder_freeze:
         for layer in encoder.layers:
             layer.trainable = False

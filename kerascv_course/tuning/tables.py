@@ -83,6 +83,19 @@ _TABLES: dict[str, dict[str, Any]] = {
             "dropout": {"min": 0.0, "max": 0.5, "step": 0.1},
         },
     },
+    # The 60 Minute Blitz network and its STL-10 adaptation: the tutorial's small-batch SGD
+    # around 1e-3, flips and crops, and the challenge's own question (flatten or pool).
+    "blitz": {
+        "space": {
+            "learning_rate": {"min": 1e-4, "max": 1e-1, "sampling": "log"},
+            "optimizer": {"values": ["sgd", "adam"]},
+            "momentum": {"min": 0.0, "max": 0.95},
+            "batch_size": {"values": [4, 16, 32, 64, 128]},
+            "weight_decay": {"min": 1e-6, "max": 1e-3, "sampling": "log"},
+            "augment": {"values": ["none", "cifar"]},
+            "global_pooling": {"values": [False, True]},
+        },
+    },
     "lenet": {
         "space": {
             **_CLASSIC_TRAINING,
