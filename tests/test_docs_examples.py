@@ -23,6 +23,7 @@ import runpy
 import shlex
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -295,10 +296,12 @@ def test_shell_examples_run_in_order(tmp_path, monkeypatch):
                 skipped.append(f"{where} {command} ({why})")
                 continue
             try:
+                cpu = time.process_time()
                 output = run_command(command)
                 _check_comment(command, comment, output)
-                ran.append(where)
+                ran.append(f"{time.process_time() - cpu:6.1f} s CPU  {where} {command}")
             except Exception as err:  # report every failing example, not just the first
                 failures.append(f"{where}: {command}\n    {type(err).__name__}: {err}")
+    print("\n".join(["", *ran, *(f"skipped {s}" for s in skipped)]))  # shown with pytest -s
     assert not failures, "\n".join(failures)
     assert ran

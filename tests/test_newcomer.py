@@ -245,3 +245,57 @@ def test_failed_inspect_leaves_no_folder(tmp_path, capsys):
     assert main(["inspect", "lenet5", "--layers", "nope", "--output", str(out)]) == 2
     assert "`layers` names layers the model does not have: ['nope']" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------
+# Quiet on a non-TTY: tune, export and predict as fresh processes.
+
+
+def _run_cli(args, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "kerascv_course.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=tmp_path)
+    return done, done.stdout + done.stderr
+
+
+def _assert_quiet(text):
+    from kerascv_course.cli.quiet import NOISE
+
+    assert not ANSI.search(text)
+    assert not any(NOISE.match(line) for line in text.splitlines()), text
+    assert "oneDNN" not in text and "absl" not in text and "cuInit" not in text and "XNNPACK" not in text
+
+
+def test_export_and_predict_on_a_non_tty_are_quiet(lenet_run, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    model = tmp_path / "lenet5.tflite"
+    done, text = _run_cli(["export", str(lenet_run / "model.keras"), "--quantization", "float32",
+                           "--latency-runs", "0", "--output", str(model)], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert "Converting float32" in done.stdout
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "digit.png")
+    done, text = _run_cli(["predict", str(model), str(tmp_path / "digit.png")], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert done.stdout.splitlines()[0].endswith("digit.png")
+
+
+@pytest.mark.slow
+def test_tune_on_a_non_tty_is_quiet_and_prints_a_line_per_trial(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"learning_rate": {"values": [1e-3, 3e-3]}, "hidden_units": {"values": [[16]]}}))
+    done, text = _run_cli(["tune", "mlp", "--dataset", "digits", "--epochs", "1", "--batch-size", "128",
+                           "--max-trials", "2", "--space", str(space), "--no-retrain",
+                           "--output", str(tmp_path / "search")], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert len(re.findall(r"^Trial \d \(\d of 2\) started", done.stdout, re.M)) == 2
+    assert len(re.findall(r"^Trial \d \(\d of 2\) ended", done.stdout, re.M)) == 2
