@@ -194,6 +194,7 @@ def _capture_figures(monkeypatch, module):
 
 
 def test_history_plot_has_whole_epoch_ticks_and_no_trivial_top5_panel(monkeypatch, tmp_path):
+    import numpy as np
     from PIL import Image
 
     from kerascv_course.viz import curves
@@ -212,6 +213,11 @@ def test_history_plot_has_whole_epoch_ticks_and_no_trivial_top5_panel(monkeypatc
         assert ticks == [1, 2, 3], ticks
         assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
     assert Image.open(tmp_path / "b.png").width > Image.open(tmp_path / "a.png").width
+    curves.plot_history({"loss": [0.5], "val_loss": [0.6]}, tmp_path / "one.png")  # one epoch: one tick
+    assert list(figures[-1].axes[0].get_xticks()) == [1]
+    curves.plot_history({"loss": list(np.linspace(1, 0.1, 40))}, tmp_path / "many.png")
+    ticks = [t for t in figures[-1].axes[0].get_xticks() if 1 <= t <= 40]
+    assert ticks and all(float(t).is_integer() for t in ticks) and len(ticks) <= 11
 
 
 def test_lenet5_filters_are_legible_and_saliency_says_predicted_and_true(tmp_path):
