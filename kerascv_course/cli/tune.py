@@ -31,7 +31,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description=(
             "Search the hyperparameters of MODEL on --dataset (the family's search space, or "
             "--space) and write trials.csv, best_hparams.json, trials.png, hparams.png and the "
-            "retrained best model (best/) into --output."
+            "retrained best model (best/) into --output. It prints one line as each trial starts "
+            "and ends (its hyperparameters, score, the best so far and the time left)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
