@@ -194,6 +194,7 @@ def _capture_figures(monkeypatch, module):
 
 
 def test_history_plot_has_whole_epoch_ticks_and_no_trivial_top5_panel(monkeypatch, tmp_path):
+    import numpy as np
     from PIL import Image
 
     from kerascv_course.viz import curves
@@ -212,6 +213,11 @@ def test_history_plot_has_whole_epoch_ticks_and_no_trivial_top5_panel(monkeypatc
         assert ticks == [1, 2, 3], ticks
         assert ax.get_xlabel() == "epoch" and ax.get_ylabel()
     assert Image.open(tmp_path / "b.png").width > Image.open(tmp_path / "a.png").width
+    curves.plot_history({"loss": [0.5], "val_loss": [0.6]}, tmp_path / "one.png")  # one epoch: one tick
+    assert list(figures[-1].axes[0].get_xticks()) == [1]
+    curves.plot_history({"loss": list(np.linspace(1, 0.1, 40))}, tmp_path / "many.png")
+    ticks = [t for t in figures[-1].axes[0].get_xticks() if 1 <= t <= 40]
+    assert ticks and all(float(t).is_integer() for t in ticks) and len(ticks) <= 11
 
 
 def test_lenet5_filters_are_legible_and_saliency_says_predicted_and_true(tmp_path):
@@ -245,3 +251,57 @@ def test_failed_inspect_leaves_no_folder(tmp_path, capsys):
     assert main(["inspect", "lenet5", "--layers", "nope", "--output", str(out)]) == 2
     assert "`layers` names layers the model does not have: ['nope']" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------
+# Quiet on a non-TTY: tune, export and predict as fresh processes.
+
+
+def _run_cli(args, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "kerascv_course.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=tmp_path)
+    return done, done.stdout + done.stderr
+
+
+def _assert_quiet(text):
+    from kerascv_course.cli.quiet import NOISE
+
+    assert not ANSI.search(text)
+    assert not any(NOISE.match(line) for line in text.splitlines()), text
+    assert "oneDNN" not in text and "absl" not in text and "cuInit" not in text and "XNNPACK" not in text
+
+
+def test_export_and_predict_on_a_non_tty_are_quiet(lenet_run, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    model = tmp_path / "lenet5.tflite"
+    done, text = _run_cli(["export", str(lenet_run / "model.keras"), "--quantization", "float32",
+                           "--latency-runs", "0", "--output", str(model)], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert "Converting float32" in done.stdout
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "digit.png")
+    done, text = _run_cli(["predict", str(model), str(tmp_path / "digit.png")], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert done.stdout.splitlines()[0].endswith("digit.png")
+
+
+@pytest.mark.slow
+def test_tune_on_a_non_tty_is_quiet_and_prints_a_line_per_trial(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"learning_rate": {"values": [1e-3, 3e-3]}, "hidden_units": {"values": [[16]]}}))
+    done, text = _run_cli(["tune", "mlp", "--dataset", "digits", "--epochs", "1", "--batch-size", "128",
+                           "--max-trials", "2", "--space", str(space), "--no-retrain",
+                           "--output", str(tmp_path / "search")], tmp_path)
+    assert done.returncode == 0, text
+    _assert_quiet(text)
+    assert len(re.findall(r"^Trial \d \(\d of 2\) started", done.stdout, re.M)) == 2
+    assert len(re.findall(r"^Trial \d \(\d of 2\) ended", done.stdout, re.M)) == 2

@@ -83,7 +83,8 @@ def show_space(space) -> str:
 def run_tune(args: argparse.Namespace) -> int:
     """Search the hyperparameters of MODEL on --dataset (the family's search space, or --space)
     and write trials.csv, best_hparams.json, trials.png, hparams.png and the retrained best
-    model (best/) into --output.
+    model (best/) into --output. It prints one line as each trial starts and ends (its
+    hyperparameters, score, the best so far and the time left).
     """
     from kerascv_course.tuning import resolve_space
 

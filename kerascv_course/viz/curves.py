@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -12,6 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
 from kerascv_course.utils.files import atomic_path  # noqa: E402
+
+
+def _epoch_ticks(ax: Any, epochs: int) -> None:
+    """Whole-number epoch ticks: every epoch up to 12, else at most about 10 whole numbers."""
+    if epochs <= 12:
+        ax.set_xticks(range(1, epochs + 1))
+        ax.set_xlim(0.5, epochs + 0.5)
+    else:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=10, integer=True))
 
 
 def _trivial(history: Mapping[str, Sequence[float]], key: str) -> bool:
@@ -58,7 +68,7 @@ def plot_history(
         ax.set_title(key.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.set_ylabel(key.replace("_", " "))
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        _epoch_ticks(ax, len(values))
         ax.grid(alpha=0.3)
         ax.legend()
         if "loss" in key and min(values) > 0 and max(values) / max(min(values), 1e-12) > 30:
@@ -69,7 +79,7 @@ def plot_history(
         ax.set_title("learning rate")
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate")
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        _epoch_ticks(ax, len(lr))
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
     if title:

@@ -232,7 +232,8 @@ def plot_hparams(
             ax.set_xticklabels(labels, rotation=30 if len(labels) > 3 else 0, fontsize=8)
             ax.set_xlim(-0.5, len(labels) - 0.5)
             ax.legend(fontsize=8)
-        ax.set_title(f"{name} (importance {score:.2f})", fontsize=10)
+        rank = f"importance {score:.2f}" if len(done) >= 3 else "unranked: < 3 finished trials"
+        ax.set_title(f"{name} ({rank})", fontsize=10)
         ax.set_xlabel(name)
         ax.set_ylabel(objective.replace("_", " "))
         ax.grid(alpha=0.3)
