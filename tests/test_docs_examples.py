@@ -4,8 +4,8 @@ Examples are found automatically: each fenced block marked ``python`` is execute
 shell-like block (no language, ``bash``/``sh``/``console``) is split into commands; blocks with no
 command (diagrams, layouts) are not examples. Commands run in one process, in document order, in a
 scratch folder (so ``runs/lenet5-digits`` of the Quickstart is there for the later ``evaluate`` and
-``inspect``), at small settings (:func:`shrink`: one short epoch, few trials, few images, one
-timing pass; recipe scripts with ``--smoke`` unless they only print). What cannot run here is listed in :data:`SKIP` with its reason;
+``inspect``), at small settings (:func:`shrink`: one short epoch, few trials, few images, no
+timing in ``compare``; recipe scripts with ``--smoke`` unless they only print). What cannot run here is listed in :data:`SKIP` with its reason;
 inputs an example takes for granted are made by :data:`SETUP`. Comments are checked where they
 state a fact: ``print(x)  # value`` must print that value, ``name = ...  # 1,234 parameters``
 must count that many, and a ``.png`` named in a command's comment must have been written.
@@ -168,9 +168,8 @@ def shrink(args: list[str]) -> list[str]:
         args = _flag(args, "--max-trials", "2", only_lower=True)
     if command == "evaluate":
         args = _flag(args, "--max-examples", "64")
-    if command == "compare":
-        args = _flag(args, "--repeats", "1", only_lower=True)
-        args = _flag(args, "--batch-size", "2", only_lower=True)
+    if command == "compare" and "--no-timing" not in args:
+        args.append("--no-timing")  # building the models is the example; timing them is ~30 s more
     if command == "export":
         args = _flag(args, "--eval-samples", "32")
         args = _flag(args, "--calibration-samples", "16")
