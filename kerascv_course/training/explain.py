@@ -169,7 +169,10 @@ def _model_facts(report: dict[str, Any], recipe: Recipe, facts: Any, task: str, 
     from kerascv_course.training.model import build_model, inference_model
     from kerascv_course.training.optimizer import decayed_variables, variable_path
 
-    info = types.SimpleNamespace(name=recipe.dataset, task=task, image_shape=shape, num_classes=facts.num_classes)
+    info = types.SimpleNamespace(  # what build_model reads; explain reads no data, so no statistics
+        name=recipe.dataset, task=task, image_shape=shape, num_classes=facts.num_classes,
+        class_names=getattr(facts, "class_names", None), mean=None, std=None,
+    )
     model = build_model(recipe, info)
     trainable = [variable_path(v) for v in model.trainable_variables]
     decayed = [variable_path(v) for v in decayed_variables(model, recipe)] if recipe.weight_decay else []
