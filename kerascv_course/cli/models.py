@@ -144,20 +144,6 @@ def _load_source(source: str):
     )
 
 
-def _run_normalization(source: str, dataset: str | None) -> dict:
-    """``{"normalization": ...}`` when ``source`` is a run trained on ``dataset`` with that option."""
-    import os
-
-    from kerascv_course.training.run_folder import resolve_model_source
-
-    if not dataset or not (os.path.exists(source) or source.endswith(".keras")):
-        return {}
-    recipe = resolve_model_source(source).recipe
-    if recipe is None or recipe.dataset != dataset or "normalization" not in recipe.dataset_kwargs:
-        return {}
-    return {"normalization": recipe.dataset_kwargs["normalization"]}
-
-
 def run_inspect(args: argparse.Namespace) -> int:
     import os
 
@@ -170,7 +156,6 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     model, run_dataset = _load_source(args.source)
     dataset = args.dataset or run_dataset
-    normalization = _run_normalization(args.source, dataset)  # the run's own input statistics
     h, w, c = model.input_shape[1:]
     info = None
     if args.image:
@@ -178,9 +163,9 @@ def run_inspect(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"No image at {args.image!r}. Received: --image={args.image!r}")
         raw = tf.io.decode_image(tf.io.read_file(args.image), expand_animations=False)
         if dataset:
-            _, info = load_dataset(dataset, "test", **normalization)
+            _, info = load_dataset(dataset, "test")
     elif dataset:
-        ds, info = load_dataset(dataset, "test", **normalization)
+        ds, info = load_dataset(dataset, "test")
         raw = next(iter(ds))[0]
     else:
         raw = tf.constant(np.random.default_rng(0).integers(0, 256, (h or 64, w or 64, c)), tf.uint8)
