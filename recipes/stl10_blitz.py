@@ -4,7 +4,7 @@ STL-10: 96x96 colour images of the same kind of 10 classes as CIFAR-10, but only
 training images per class (5,000; the package holds a validation fold out of them), 8,000 test
 images and 100,000 unlabelled ones (split ``unlabelled``, usable by self-training:
 ``--pseudo-label``). Two variants, trained with the tutorial's settings (SGD 0.001, momentum 0.9,
-batch 4, cross-entropy, no augmentation) for 20 epochs, the tutorial's number of updates (2 epochs
+batch 4, cross-entropy, inputs normalised with mean 0.5 and std 0.5, no augmentation) for 20 epochs, the tutorial's number of updates (2 epochs
 of 50,000 images = 20 epochs of 5,000, 25,000 steps of 4 images):
 
 ``--variant blitz`` — what 96x96 *forces* to change and nothing else: the tutorial's network
@@ -33,6 +33,7 @@ from kerascv_course.training import Recipe
 TUTORIAL = Recipe(
     model="blitz",
     dataset="stl10",
+    dataset_kwargs={"normalization": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}},  # the tutorial's
     image_size=96,
     epochs=20,
     batch_size=4,

@@ -99,3 +99,26 @@ def test_plain_network_is_refused_for_bottlenecks():
 
     with pytest.raises(ValueError, match="basic-block ResNets only"):
         build_resnet50(shortcut=None, input_shape=(32, 32, 3))
+
+
+def test_the_tutorials_normalisation_reaches_the_pipeline():
+    import numpy as np
+
+    from kerascv_course.data import load_dataset, make_pipeline
+    from kerascv_course.training.checks import check_recipe
+
+    half = {"mean": [0.5], "std": [0.5]}
+    ds, info = load_dataset("digits", "test", normalization=half)
+    assert (info.mean, info.std) == ((0.5,), (0.5,))
+    raw = np.stack([np.asarray(image) for image, _ in ds.take(2)]).astype("float32")
+    batch = next(iter(make_pipeline(ds.take(2), info, training=False, batch_size=2, cache=False)))[0]
+    np.testing.assert_allclose(np.asarray(batch), (raw / 255.0 - 0.5) / 0.5, atol=1e-6)  # by hand
+    with pytest.raises(ValueError, match="`normalization` must be"):
+        load_dataset("digits", "test", normalization={"mean": [0.5], "std": [0.0]})
+    import runpy
+
+    for path in ("recipes/cifar10_blitz.py", "recipes/stl10_blitz.py"):
+        module = runpy.run_path(path, run_name="data")
+        for recipe in [module["RECIPE"]] if "RECIPE" in module else module["RECIPES"].values():
+            assert recipe.dataset_kwargs["normalization"] == {"mean": [0.5] * 3, "std": [0.5] * 3}
+            check_recipe(recipe)

@@ -354,7 +354,8 @@ def check_dataset_options(name: str, options: Mapping[str, Any] | None = None) -
     """Check a dataset's name and its options (``dataset_kwargs``) without TensorFlow.
 
     ``per_class`` (classification datasets) keeps at most that many images of each class in the
-    training split, a seeded choice; validation and test are never reduced.
+    training split, a seeded choice; validation and test are never reduced. ``normalization``
+    (every dataset: :func:`check_normalization`) replaces the dataset's per-channel statistics.
 
     Returns:
         All the dataset's options: the defaults, overridden by ``options`` (for a registered
@@ -369,10 +370,46 @@ def check_dataset_options(name: str, options: Mapping[str, Any] | None = None) -
         True
     """
     entry = dataset_entry(name)
+    options = dict(options or {})
+    normalization = options.pop("normalization", None)
+    if normalization is not None:
+        check_normalization("normalization", normalization, where=f"dataset {entry.listed_name!r}")
+    extra = {} if normalization is None else {"normalization": normalization}
     if entry.options is None:
-        return dict(options or {})
+        return {**options, **extra}
     given = check_options(entry.options, options, owner=f"dataset {entry.listed_name!r}")
-    return {**dataset_options(name), **given}
+    return {**dataset_options(name), **given, **extra}
+
+
+def check_normalization(argument: str, value: Any, *, where: str | None = None) -> dict[str, Any]:
+    """The ``normalization`` option every dataset takes: ``{"mean": [...], "std": [...]}``, per
+    channel in [0, 1] units, replacing the dataset's own statistics (``load_dataset`` applies it,
+    so training, evaluation, export and pseudo-labelling all normalise alike). For example the
+    PyTorch tutorials' ``{"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}``.
+    """
+    from kerascv_course.utils.checks import fail
+
+    def numbers(key: str, positive: bool) -> list[float] | None:
+        items = value.get(key) if isinstance(value, Mapping) else None
+        if not isinstance(items, (list, tuple)) or not items or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and (v > 0 if positive else True)
+            for v in items
+        ):
+            return None
+        return [float(v) for v in items]
+
+    mean, std = numbers("mean", False), numbers("std", True)
+    if (
+        not isinstance(value, Mapping) or set(value) != {"mean", "std"} or mean is None or std is None
+        or len(mean) != len(std)
+    ):
+        raise fail(
+            argument, value,
+            '{"mean": [m, ...], "std": [s, ...]}: one number per channel in [0, 1] units, the same '
+            "count in both, every std above 0",
+            where=where,
+        )
+    return {"mean": mean, "std": std}
 
 
 # ============================================================================================

@@ -9,7 +9,7 @@ this module imports TensorFlow only through the loader it calls.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -81,7 +81,9 @@ def load_dataset(
             classification dataset: the training split keeps at most N images of each class, a
             seeded choice fixed for the run; validation and test are not reduced), ``extra=True``
             (``svhn_cropped``: train on train + extra), ``label="coarse"`` (``cifar100``: the 20
-            superclasses), ``num_examples`` (generated data), ``validation_fold``, … .
+            superclasses), ``num_examples`` (generated data), ``validation_fold``, …, and
+            ``normalization={"mean": [...], "std": [...]}`` (every dataset: the per-channel
+            statistics the pipeline normalises with, instead of the dataset's own).
 
     Returns:
         The dataset of ``(uint8 image, label)`` pairs and its :class:`DatasetInfo`.
@@ -97,9 +99,13 @@ def load_dataset(
     """
     entry, argument = resolve_dataset(name)
     check_choice("split", split, entry.splits, where=f"dataset {name!r}")
-    check_dataset_options(name, kwargs)
+    normalization = check_dataset_options(name, kwargs).get("normalization")
+    kwargs.pop("normalization", None)  # applied here, not by the loaders
     head = () if argument is None else (argument,)
-    return entry.load_function()(*head, split, data_dir=data_dir, image_size=image_size, seed=seed, **kwargs)
+    ds, info = entry.load_function()(*head, split, data_dir=data_dir, image_size=image_size, seed=seed, **kwargs)
+    if normalization is not None:
+        info = replace(info, mean=tuple(normalization["mean"]), std=tuple(normalization["std"]))
+    return ds, info
 
 
 def split_counts(n: int, fractions: tuple[float, float, float]) -> dict[str, int]:
