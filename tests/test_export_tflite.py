@@ -40,6 +40,7 @@ FAMILY_MODELS = {
     "lenet": ("lenet5", {}, None),
     "alexnet": ("alexnet", {}, 16),
     "course": ("tf_cifar10_tutorial", {}, None),
+    "blitz": ("blitz", {}, None),
     "vgg": ("vgg11", {}, 4),
     "inception": ("googlenet", {}, 8),
     "resnet": ("resnet18", {}, 8),

@@ -250,6 +250,17 @@ class TFLiteClassifier:
         else:
             batch = self._image_array(images)[None]
         spec = self.metadata.get("input", {})
+        if spec.get("pixels") == "model":
+            raise ValueError(
+                f"{self.path!r} was exported without its input preparation (the Keras model had no "
+                "model card and no `preprocessing` was given), so images cannot be prepared for it "
+                "and its answers would be wrong. Export the trained model from its run folder or "
+                ".keras file (`kerascv-course export RUN`, or load it with "
+                "kerascv_course.training.run_folder.load_keras_model before export_tflite), or pass "
+                "export_tflite(..., preprocessing=Preprocessing(...)) (Preprocessing(scale=1.0) for a "
+                "model that takes raw 0..255 pixels); .invoke(batch) runs tensors you prepared. "
+                "Received: input metadata {'pixels': 'model'}"
+            )
         if spec.get("pixels") == "normalized":  # preprocessing not folded into the graph
             scale = float(spec.get("scale", 1.0 / 255.0))
             c = self.input_shape[-1]
