@@ -20,7 +20,8 @@ from kerascv_course.training.recipe import Recipe
 
 
 def build_model(recipe: Recipe, info: Any) -> keras.Model:
-    """The recipe's model, sized for the dataset (input shape and classes).
+    """The recipe's model, sized for the dataset (input shape and classes), its backbone from
+    ``recipe.weights`` when set (:mod:`kerascv_course.models.transfer`).
 
     Under mixed precision a float32 ``output_float32`` layer is appended, so the softmax reaches
     the loss and metrics in float32 (the Keras mixed-precision guide's advice).
@@ -30,19 +31,24 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
             ``classes`` in ``model_kwargs`` that is not the dataset's).
     """
     spec = get_spec(recipe.model)
-    h, w, c = info.image_shape
-    if recipe.image_size is not None:
-        h = w = recipe.image_size
-    kwargs = dict(recipe.model_kwargs)
-    kwargs.setdefault("input_shape", (h, w, c))
-    kwargs.setdefault("classes", info.num_classes)
-    model = spec.builder(**kwargs)
+    model = spec.builder(**builder_kwargs(recipe, info), **({"weights": recipe.weights} if recipe.weights else {}))
     check_outputs(model, info, recipe)
     if recipe.mixed_precision and model.outputs[0].dtype != "float32":
         # Mixed precision computes in float16/bfloat16; the loss and metrics want float32 outputs.
         output = keras.layers.Activation("linear", dtype="float32", name="output_float32")(model.outputs[0])
         model = keras.Model(model.inputs, output, name=model.name)
     return model
+
+
+def builder_kwargs(recipe: Recipe, info: Any) -> dict[str, Any]:
+    """The builder's arguments for the dataset (input shape, classes), ``weights`` aside."""
+    h, w, c = info.image_shape
+    if recipe.image_size is not None:
+        h = w = recipe.image_size
+    kwargs = dict(recipe.model_kwargs)
+    kwargs.setdefault("input_shape", (h, w, c))
+    kwargs.setdefault("classes", info.num_classes)
+    return kwargs
 
 
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:
