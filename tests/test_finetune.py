@@ -7,6 +7,7 @@ saved model, and a from-scratch run on the same images.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 
@@ -15,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from keras.src.legacy.saving import legacy_h5_format
+from PIL import Image
 
 import kerascv_course
 from kerascv_course.cli import main
@@ -156,9 +158,12 @@ def test_few_images_per_class_fine_tuned_beats_scratch(source_run, tmp_path):
         recorded = json.load(fh)
     assert recorded["weights"] == source_run and recorded["freeze_epochs"] == 1
     assert recorded["_phases"] == tuned.metrics["phases"]
-    # The fine-tuned run is a run like any other: evaluate, export.
+    # The fine-tuned run is a run like any other: evaluate, export, predict.
     assert main(["evaluate", out]) == 0
     assert main(["export", out, "--output", str(tmp_path / "export")]) == 0
+    tflite = sorted(glob.glob(str(tmp_path / "export" / "**" / "*.tflite"), recursive=True))
+    Image.fromarray(np.full((16, 16), 200, np.uint8)).save(tmp_path / "digit.png")
+    assert tflite and main(["predict", tflite[0], str(tmp_path / "digit.png")]) == 0
 
 
 def test_unfreeze_trains_the_top_blocks_named_in_the_models_terms():
@@ -177,7 +182,11 @@ def test_unfreeze_trains_the_top_blocks_named_in_the_models_terms():
                                          if layer.name.startswith("conv4") and layer.name.endswith("_conv")}
     assert len(Stages(recipe.replace(unfreeze="2"), model, backbone_layer_names(recipe, kwargs)).unfrozen) == len(
         Stages(recipe.replace(unfreeze="conv3"), model, backbone_layer_names(recipe, kwargs)).unfrozen)
-    with pytest.raises(ValueError, match="block name of resnet20: conv1, conv2, conv3, conv4. Received: unfreeze='conv9'"):
+    from_layer = Stages(recipe.replace(unfreeze="conv4_block3_1_conv"), model, backbone_layer_names(recipe, kwargs))
+    assert from_layer.unfrozen == {"conv4_block3_1_conv", "conv4_block3_1_bn", "conv4_block3_1_relu",
+                                   "conv4_block3_2_conv", "conv4_block3_2_bn", "conv4_block3_add", "conv4_block3_out"}
+    with pytest.raises(ValueError, match=r"block name of resnet20 \(conv1, conv2, conv3, conv4\) or one of its "
+                                         r"layer names. Received: unfreeze='conv9'"):
         Stages(recipe.replace(unfreeze="conv9"), model, backbone_layer_names(recipe, kwargs))
 
 
@@ -192,3 +201,30 @@ def test_a_classification_run_seeds_a_unet_encoder_for_another_task(source_run):
     unet = kerascv_course.build_unet((32, 32, 1), classes=2, backbone="resnet20", encoder_weights=source_run)
     for name in ("conv1_conv", "conv1_bn", "conv3_block1_1_conv", "conv4_block3_2_bn"):
         assert _equal(unet.get_layer(name).get_weights(), source.get_layer(name).get_weights()), name
+
+
+class _Crash(keras.callbacks.Callback):
+    """Simulates a process dying at the start of ``epoch`` (after the previous checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated crash")
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_and_after_the_phase_boundary_resumes_to_the_same_weights(source_run, tmp_path):
+    recipe = Recipe(model="resnet20", dataset="digits", dataset_kwargs={"per_class": 2}, weights=source_run,
+                    freeze_epochs=1, epochs=3, deterministic=True, **{**RUN, "batch_size": 8, "overwrite": False})
+    straight = train(recipe.replace(output=str(tmp_path / "straight")), verbose=0)
+    run = str(tmp_path / "run")
+    for crash in (1, 2):  # at the boundary (the checkpoint holds the frozen phase's optimizer), then inside
+        with pytest.raises(KeyboardInterrupt):
+            train(recipe.replace(output=run), verbose=0, callbacks=[_Crash(crash)])
+    resumed = train(recipe.replace(output=run), verbose=0)
+    assert resumed.metrics["resumed_from_epoch"] == 2
+    for a, b in zip(straight.model.weights, resumed.model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -9,8 +9,9 @@ set ``freeze_epochs``, ``unfreeze`` and ``fine_tune_learning_rate``:
    ``base_model(x, training=False)``) — and the head (the layers the builder adds to its
    ``include_top=False`` model) trains at ``learning_rate``;
 2. **fine-tune** (the remaining epochs): the ``unfreeze`` part of the backbone (``"all"``, the top
-   ``K`` blocks, or from block ``NAME`` on; blocks as :func:`~kerascv_course.models.transfer.block_names`
-   names them) trains with the head at ``fine_tune_learning_rate`` (default ``learning_rate / 10``),
+   ``K`` blocks, from block ``NAME`` on — blocks as :func:`~kerascv_course.models.transfer.block_names`
+   names them — or from layer ``NAME`` on, in the model's layer order, for models whose layers
+   carry Keras's automatic names, such as Inception v3: ``mixed7``) trains with the head at ``fine_tune_learning_rate`` (default ``learning_rate / 10``),
    its batch-norm layers still in inference mode (the guide's advice: updating their statistics
    on a small set would undo what the backbone learned).
 
@@ -121,12 +122,17 @@ class Stages:
             chosen = set(blocks[-k:])
         elif unfreeze in blocks:
             chosen = set(blocks[blocks.index(unfreeze):])
+        elif unfreeze in backbone_names:  # a layer: it and every backbone layer after it
+            names = [layer.name for layer in self.backbone]
+            chosen = {block_key(n) for n in names[names.index(unfreeze):]}
+            self.unfrozen = set(names[names.index(unfreeze):])
         else:
             raise ValueError(
-                f"`unfreeze` must be 'all', a number of blocks or a block name of {recipe.model}: "
-                f"{', '.join(blocks)}. Received: unfreeze={unfreeze!r}"
+                f"`unfreeze` must be 'all', a number of blocks, a block name of {recipe.model} "
+                f"({', '.join(blocks)}) or one of its layer names. Received: unfreeze={unfreeze!r}"
             )
-        self.unfrozen = {layer.name for layer in self.backbone if block_key(layer.name) in chosen}
+        if unfreeze not in backbone_names or unfreeze in blocks:
+            self.unfrozen = {layer.name for layer in self.backbone if block_key(layer.name) in chosen}
         if unfreeze == "all":
             self.unfrozen = {layer.name for layer in self.backbone}
 

@@ -291,7 +291,7 @@ class Recipe:
     freeze_epochs: int = setting(0, group="optimisation", check=_non_negative_int, hparam=True,
                                  help="first epochs with the backbone frozen (batch-norm in inference mode)")
     unfreeze: str = setting("all", group="optimisation", check=_text, hparam=True, metavar="all|K|BLOCK",
-                            help="trained after the frozen epochs: all, the top K blocks, or from block BLOCK on")
+                            help="trained after the frozen epochs: all, the top K blocks, or from block (or layer) BLOCK on")
     fine_tune_learning_rate: float | None = setting(
         None, group="optimisation", check=_optional_positive, hparam=True,
         help="learning rate after the frozen epochs (default: --learning-rate / 10)")
