@@ -99,6 +99,10 @@ def test_headless_and_class_mismatch_are_refused_before_training(tmp_path):
         check_recipe(Recipe(model="resnet20", dataset="digits", model_kwargs={"include_top": False}))
     with pytest.raises(ValueError, match="need a pretrained backbone: set `weights`"):
         check_recipe(Recipe(model="resnet20", dataset="digits", freeze_epochs=2))
+    with pytest.raises(ValueError, match="`fine_tune_learning_rate` is the rate after the frozen epochs"):
+        check_recipe(Recipe(model="resnet50", dataset="digits", weights="imagenet", fine_tune_learning_rate=1e-5))
+    with pytest.raises(ValueError, match="`freeze_epochs` must be at most `epochs` \\(3\\)"):
+        check_recipe(Recipe(model="resnet50", dataset="digits", weights="imagenet", freeze_epochs=4, epochs=3))
     with pytest.raises(ValueError, match="no ImageNet weights for lenet5"):
         check_recipe(Recipe(model="lenet5", dataset="digits", weights="imagenet"))
     with pytest.raises(FileNotFoundError, match="Received: weights="):

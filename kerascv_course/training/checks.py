@@ -212,6 +212,12 @@ def check_transfer(recipe: Recipe, info: Any) -> None:
             f"Freezing and fine-tuning need a pretrained backbone: set `weights` (\"imagenet\", a "
             f"weight file or a run folder). Received: {given}, weights=None"
         )
+    if recipe.fine_tune_learning_rate is not None and not recipe.freeze_epochs and recipe.unfreeze == "all":
+        raise ValueError(
+            f"`fine_tune_learning_rate` is the rate after the frozen epochs; without `freeze_epochs` "
+            f"(or a partial `unfreeze`) every epoch trains at `learning_rate`: set one of them or "
+            f"drop it. Received: {given}"
+        )
     if info.task != "classification":
         raise ValueError(
             f"Staged fine-tuning applies to classification models; a U-Net freezes its encoder "
