@@ -164,7 +164,7 @@ def test_encoder_weights_from_another_architecture_are_refused(tmp_path):
     other = get_spec("lenet5").builder()
     path = str(tmp_path / "lenet5.keras")
     other.save(path)
-    with pytest.raises(ValueError, match="not in the weight file's model"):
+    with pytest.raises(ValueError, match="backbone layer 'block1_conv1' is not in"):
         build_unet((64, 64, 3), backbone="vgg11", encoder_weights=path)
     grey = get_spec("vgg11").builder(input_shape=(32, 32, 1), include_top=False)
     path = str(tmp_path / "vgg11_grey.keras")

@@ -27,7 +27,7 @@ import keras
 
 from kerascv_course.models.blocks import dense_dropout
 from kerascv_course.models.registry import get_spec
-from kerascv_course.models.weights import load_imagenet_weights, load_weight_file
+from kerascv_course.models.transfer import HEADLESS, headless_call, load_source
 from kerascv_course.utils.checks import check_bool, check_choice, check_positive_int, fail
 from kerascv_course.utils.registry import did_you_mean
 
@@ -53,9 +53,12 @@ COMMON_ARGS: tuple[inspect.Parameter, ...] = (
 COMMON_ARGS_DOC = """
     Common arguments (keras.applications' meanings):
         include_top: whether to include the classifier on top of the features.
-        weights: ``None`` (random initialisation), the path of a weight file (Keras
-            ``.weights.h5`` or keras.applications' legacy ``.h5``), or ``"imagenet"`` where
-            keras.applications publishes ImageNet weights for this architecture.
+        weights: ``None`` (random initialisation), ``"imagenet"`` where keras.applications
+            publishes ImageNet weights for this architecture, a weight file (keras.applications'
+            legacy ``.h5``, full or notop; Keras ``.weights.h5``; a ``.keras`` model) or a run
+            folder of this package. The backbone gets the source's weights (every layer checked
+            by name and shape); the classifier is the source's when it fits (same classes),
+            else new, so any ``classes`` works (kerascv_course.models.transfer).
         input_shape: ``(height, width, channels)``; defaults to the paper's input. Spatial sides
             may be ``None`` when ``include_top=False``.
         pooling: with ``include_top=False``: ``None`` (4D feature map), ``"avg"`` or ``"max"``
@@ -174,7 +177,16 @@ def common_args(
 
     def builder(*args: Any, **kwargs: Any) -> Any:
         where = getattr(builder, "model_name", builder.__name__)
-        return fn(**bind_arguments(where, signature, args, kwargs))
+        bound = bind_arguments(where, signature, args, kwargs)
+        if bound.get("weights") is None or bound.get("include_top") is not True:
+            return fn(**bound)
+        # Loading weights into a model with its head: finish_model needs the backbone, which is
+        # what this builder gives with include_top=False (models/transfer.py).
+        token = HEADLESS.set(headless_call(fn, bound))
+        try:
+            return fn(**bound)
+        finally:
+            HEADLESS.reset(token)
 
     builder.__signature__ = signature
     builder.__name__ = builder.__qualname__ = getattr(fn, "__name__", "builder")
@@ -293,11 +305,13 @@ def check_weights(argument: str, value: Any, *, imagenet: bool, where: str | Non
                 "this architecture",
                 where=where,
             )
-    elif not os.path.exists(value):
+    elif not os.path.exists(value) or (
+            os.path.isdir(value) and not os.path.isfile(os.path.join(value, "model.keras"))):
         prefix = f"{where}: " if where else ""
         raise FileNotFoundError(
-            f"{prefix}`{argument}` must be None, \"imagenet\" or an existing weight file; no file "
-            f"exists at that path. Received: {argument}={value!r}"
+            f"{prefix}`{argument}` must be None, \"imagenet\", an existing weight file or a "
+            f"finished run folder (with model.keras); there is none at that path. "
+            f"Received: {argument}={value!r}"
         )
     return value
 
@@ -356,13 +370,6 @@ def check_args(
     check_bool("include_top", include_top, where=model)
     weights = check_weights("weights", weights, imagenet=spec.keras_app is not None, where=model)
     if weights == "imagenet":
-        if include_top and classes != 1000:
-            raise fail(
-                "classes", classes,
-                '1000 with weights="imagenet" and include_top=True (use include_top=False '
-                "to put your own classifier on the ImageNet features)",
-                where=model,
-            )
         channels = 3
     shape = check_input_shape(
         "input_shape", input_shape,
@@ -372,9 +379,12 @@ def check_args(
         channels=channels,
         where=model,
     )
-    if weights == "imagenet" and include_top and imagenet_shape and shape != tuple(imagenet_shape):
+    if (weights == "imagenet" and include_top and classes == 1000 and imagenet_shape
+            and shape != tuple(imagenet_shape)):
         raise fail(
-            "input_shape", shape, f'{tuple(imagenet_shape)} with weights="imagenet" and include_top=True',
+            "input_shape", shape,
+            f'{tuple(imagenet_shape)} with weights="imagenet", include_top=True and classes=1000 '
+            "(ImageNet's classifier needs its input; other classes get a new classifier)",
             where=model,
         )
     if include_top:
@@ -468,10 +478,9 @@ def finish_model(
     net = keras.Model(inputs, outputs, name=args.name)
     if args.kernel_initializer is not None:
         initialize_kernels(net, args.kernel_initializer, keep=keep)
-    if args.weights == "imagenet":
-        load_imagenet_weights(net, model, include_top=args.include_top, app_kwargs=app_kwargs)
-    elif args.weights is not None:
-        load_weight_file(net, args.weights, model=model)
+    if args.weights is not None:
+        load_source(net, args.weights, model=model, include_top=args.include_top,
+                    classes=args.classes, app_kwargs=app_kwargs)
     return net
 
 

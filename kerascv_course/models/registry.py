@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # The modules of this package that hold no builders. Every other module is a family: it registers
 # its builders when imported, and the registry's first lookup imports them all.
-HELPERS = frozenset({"blocks", "catalog", "common", "layers", "published", "registry", "weights"})
+HELPERS = frozenset({"blocks", "catalog", "common", "layers", "published", "registry", "transfer"})
 
 
 @dataclass(frozen=True, kw_only=True)

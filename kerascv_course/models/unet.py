@@ -37,7 +37,6 @@ from kerascv_course.models.common import (
     keyword,
 )
 from kerascv_course.models.registry import get_spec, list_models, register_model
-from kerascv_course.models.weights import load_encoder_weights
 from kerascv_course.utils.checks import (
     check_bool,
     check_choice,
@@ -358,9 +357,11 @@ def backbone_unet(
         classes: output channels; 1 gives a sigmoid (binary) output, more a softmax.
         decoder_filters: the filters of each decoder block from deep to shallow; ``None``:
             (…, 64, 32, 16), one per block.
-        encoder_weights: ``None``, ``"imagenet"`` (where keras.applications publishes weights),
-            or a classification weight file (``.keras``, ``.weights.h5`` or legacy ``.h5``),
-            loaded into the encoder by layer name, the top skipped.
+        encoder_weights: ``None`` or any ``weights`` SOURCE of the backbone's builder:
+            ``"imagenet"`` (where keras.applications publishes weights), a weight file
+            (``.keras``, ``.weights.h5`` or legacy ``.h5``) or a classification run folder of
+            this package, loaded into the encoder (every layer checked by name and shape, the
+            classifier skipped).
         encoder_freeze: make the encoder's layers non-trainable.
     """
     spec = _check_backbone(backbone)
@@ -391,12 +392,9 @@ def backbone_unet(
             f"{strides}{', plus a last block to stride 1' if min_stride > 1 else ''}). "
             f"Received: decoder_filters={decoder_filters!r}"
         )
-    encoder = spec.builder(
-        input_shape=args.input_shape, include_top=False,
-        weights=encoder_weights if encoder_weights == "imagenet" else None,
-    )
-    if encoder_weights is not None and encoder_weights != "imagenet":
-        load_encoder_weights(encoder, encoder_weights)
+    # Any SOURCE of the classification builders (models/transfer.py): the encoder is the
+    # backbone's include_top=False model, every layer checked by name and shape.
+    encoder = spec.builder(input_shape=args.input_shape, include_top=False, weights=encoder_weights)
     maps = {}
     for stride, layer_name in taps:
         try:

@@ -87,6 +87,7 @@ def check_recipe(recipe: Recipe) -> None:
             f"pixels: pass --image-size {info.min_input_size} or larger (with --resize-mode pad to "
             f"frame smaller images on zeros). Received: image_size={recipe.image_size}"
         )
+    check_transfer(recipe, info)
     check_optimizer_kwargs(recipe)
     if recipe.optimizer == "adamw" and recipe.weight_decay_mode == "l2":
         raise ValueError(
@@ -215,3 +216,66 @@ def check_optimizer_kwargs(recipe: Recipe) -> None:
                 f"Unknown option {key!r} for optimizer {recipe.optimizer!r}; it takes "
                 f"{', '.join(accepted)}. Received: optimizer_kwargs={recipe.optimizer_kwargs!r}"
             )
+
+
+def check_transfer(recipe: Recipe, info: Any) -> None:
+    """The fine-tuning fields (``weights``, ``freeze_epochs``, ``unfreeze``,
+    ``fine_tune_learning_rate``) fit together and the model (no TensorFlow).
+
+    Raises:
+        ValueError: ``weights`` set twice, ``"imagenet"`` for a model keras.applications has no
+            weights for, freezing without ``weights``, freezing a segmentation model,
+            ``freeze_epochs`` beyond ``epochs``, or a malformed ``unfreeze``.
+        FileNotFoundError: ``weights`` names no file or finished run folder.
+    """
+    import os
+
+    weights = recipe.weights
+    if weights is not None and "weights" in recipe.model_kwargs:
+        raise ValueError(
+            f"Set the weights once: `weights` or model_kwargs['weights'], not both. "
+            f"Received: weights={weights!r}, model_kwargs={recipe.model_kwargs!r}"
+        )
+    if weights == "imagenet" and not info.keras_app:
+        raise ValueError(
+            f"keras.applications publishes no ImageNet weights for {recipe.model}; `weights` must "
+            f"be a weight file or run folder of this architecture. Received: weights='imagenet'"
+        )
+    if weights not in (None, "imagenet") and not (
+            os.path.isfile(weights) or os.path.isfile(os.path.join(weights, "model.keras"))):
+        raise FileNotFoundError(
+            f"`weights` must be \"imagenet\", a weight file (.h5, .weights.h5, .keras) or a finished "
+            f"run folder (with model.keras); there is none at that path. Received: weights={weights!r}"
+        )
+    staged = {k: getattr(recipe, k) for k in ("freeze_epochs", "fine_tune_learning_rate", "unfreeze")
+              if getattr(recipe, k) not in (0, None, "all")}
+    if not staged:
+        return
+    given = ", ".join(f"{k}={v!r}" for k, v in staged.items())
+    if weights is None and "weights" not in recipe.model_kwargs:
+        raise ValueError(
+            f"Freezing and fine-tuning need a pretrained backbone: set `weights` (\"imagenet\", a "
+            f"weight file or a run folder). Received: {given}, weights=None"
+        )
+    if recipe.fine_tune_learning_rate is not None and not recipe.freeze_epochs and recipe.unfreeze == "all":
+        raise ValueError(
+            f"`fine_tune_learning_rate` is the rate after the frozen epochs; without `freeze_epochs` "
+            f"(or a partial `unfreeze`) every epoch trains at `learning_rate`: set one of them or "
+            f"drop it. Received: {given}"
+        )
+    if info.task != "classification":
+        raise ValueError(
+            f"Staged fine-tuning applies to classification models; a U-Net freezes its encoder "
+            f"with model_kwargs {{\"encoder_freeze\": true}}. Received: {given}"
+        )
+    if recipe.freeze_epochs > recipe.epochs:
+        raise ValueError(
+            f"`freeze_epochs` must be at most `epochs` ({recipe.epochs}). "
+            f"Received: freeze_epochs={recipe.freeze_epochs}"
+        )
+    unfreeze = recipe.unfreeze
+    if unfreeze != "all" and (unfreeze.isdigit() and int(unfreeze) < 1):
+        raise ValueError(
+            f"`unfreeze` must be 'all', a positive number of blocks or a block name. "
+            f"Received: unfreeze={unfreeze!r}"
+        )

@@ -21,7 +21,8 @@ from kerascv_course.utils.model_card import attach_card, make_card
 
 
 def build_model(recipe: Recipe, info: Any) -> keras.Model:
-    """The recipe's model, sized for the dataset (input shape and classes).
+    """The recipe's model, sized for the dataset (input shape and classes), its backbone from
+    ``recipe.weights`` when set (:mod:`kerascv_course.models.transfer`).
 
     Under mixed precision a float32 ``output_float32`` layer is appended, so the softmax reaches
     the loss and metrics in float32 (the Keras mixed-precision guide's advice).
@@ -31,15 +32,10 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
             ``classes`` in ``model_kwargs`` that is not the dataset's).
     """
     spec = get_spec(recipe.model)
-    h, w, c = info.image_shape
-    if recipe.image_size is not None:
-        h = w = recipe.image_size
-    kwargs = dict(recipe.model_kwargs)
-    if "input_shape" not in kwargs:
-        check_input_size(recipe, (h, w, c))
-    kwargs.setdefault("input_shape", (h, w, c))
-    kwargs.setdefault("classes", info.num_classes)
-    model = spec.builder(**kwargs)
+    kwargs = builder_kwargs(recipe, info)
+    if "input_shape" not in recipe.model_kwargs:
+        check_input_size(recipe, kwargs["input_shape"])
+    model = spec.builder(**kwargs, **({"weights": recipe.weights} if recipe.weights else {}))
     if recipe.aux_loss_weights:
         check_outputs(inference_model(AuxiliaryLossModel(model, recipe.aux_loss_weights)), info, recipe)
     else:
@@ -54,7 +50,7 @@ def build_model(recipe: Recipe, info: Any) -> keras.Model:
         model = keras.Model(model.inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
     if recipe.aux_loss_weights:
         model = AuxiliaryLossModel(model, recipe.aux_loss_weights)
-    return attach_card(model, run_card(recipe, info, (h, w, c)))
+    return attach_card(model, run_card(recipe, info, tuple(kwargs["input_shape"])))
 
 
 def run_card(recipe: Recipe, info: Any, input_shape: tuple[int, int, int]) -> dict[str, Any]:
@@ -133,6 +129,17 @@ def check_input_size(recipe: Recipe, shape: tuple[Any, Any, int]) -> None:
         f"{recipe.model} takes images of at least {least}x{least} pixels, but {recipe.dataset!r} "
         f"gives it {h}x{w}: {fix}. Received: input_shape={tuple(shape)}"
     )
+
+
+def builder_kwargs(recipe: Recipe, info: Any) -> dict[str, Any]:
+    """The builder's arguments for the dataset (input shape, classes), ``weights`` aside."""
+    h, w, c = info.image_shape
+    if recipe.image_size is not None:
+        h = w = recipe.image_size
+    kwargs = dict(recipe.model_kwargs)
+    kwargs.setdefault("input_shape", (h, w, c))
+    kwargs.setdefault("classes", info.num_classes)
+    return kwargs
 
 
 def check_outputs(model: keras.Model, info: Any, recipe: Recipe | None = None) -> None:

@@ -108,6 +108,10 @@ def _optional_positive_int(name: str, value: Any) -> None:
     check_positive_int(name, value, optional=True)
 
 
+def _non_negative_int(name: str, value: Any) -> None:
+    check_number(name, value, low=0, integer=True)
+
+
 def _positive(name: str, value: Any) -> None:
     check_number(name, value, low=0, low_open=True)
 
@@ -303,6 +307,16 @@ class Recipe:
         help='self-training on unlabelled images, e.g. \'{"teacher": "runs/stl10", "threshold": 0.95}\'')
     grad_norms: bool = setting(False, group="record", check=_flag, identity="none",
                                help="record per-layer gradient norms (grad_norms.csv/png in the run folder)")
+    weights: str | None = setting(
+        None, group="model", check=_optional_text, parse=_none_or_text, metavar="SOURCE",
+        help='transfer learning: the backbone from "imagenet", a .h5/.weights.h5/.keras file or a run folder')
+    freeze_epochs: int = setting(0, group="optimisation", check=_non_negative_int, hparam=True,
+                                 help="first epochs with the backbone frozen (batch-norm in inference mode)")
+    unfreeze: str = setting("all", group="optimisation", check=_text, hparam=True, metavar="all|K|BLOCK",
+                            help="trained after the frozen epochs: all, the top K blocks, or from block (or layer) BLOCK on")
+    fine_tune_learning_rate: float | None = setting(
+        None, group="optimisation", check=_optional_positive, hparam=True,
+        help="learning rate after the frozen epochs (default: --learning-rate / 10)")
     published: dict[str, Any] = setting(factory=dict, group="record", check=_mapping, identity="none",
                                         cli=False, help="the paper's reported result, for the record")
     paper: str = setting("", group="record", check=_any_text, identity="none", cli=False,

@@ -32,13 +32,13 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from kerascv_course.training import artifacts
+from kerascv_course.training import artifacts, finetune
 from kerascv_course.training.callbacks import BestCheckpoint, PlateauDecay
 from kerascv_course.training.checkpoint import CheckpointError, RunCheckpoint, read_variables
 from kerascv_course.training.checks import check_recipe
 from kerascv_course.training.engine import Engine
 from kerascv_course.training.loop import fit_epochs, median_rate
-from kerascv_course.training.model import build_model, compile_model, monitor, run_settings
+from kerascv_course.training.model import build_model, builder_kwargs, monitor, run_settings
 from kerascv_course.training.optimizer import learning_rate
 from kerascv_course.training.recipe import Recipe, run_identity
 from kerascv_course.training.run_data import RunData, load_splits
@@ -173,19 +173,23 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
         splits, info = load_splits(recipe)
         with strategy.scope():
             model = build_model(recipe, info)
+        stages = finetune.stages_for(recipe, model, builder_kwargs(recipe, info))
         data = RunData(recipe, splits, info, model, strategy)
         steps = data.steps_per_epoch()
+        phase = finetune.phase_at(recipe, initial_epoch)
         with strategy.scope():
-            compile_model(model, recipe, info, steps_per_epoch=steps)
-            model.optimizer.build(model.trainable_variables)
+            finetune.compile_phase(model, recipe, info, steps, stages, phase)
         if state is not None:
             from kerascv_course.training.checkpoint import load_variables
 
-            load_variables(state["weights_path"], model, values=state["variables"])
+            values, with_optimizer = finetune.resume_values(recipe, model, initial_epoch, state["variables"])
+            load_variables(state["weights_path"], model, optimizer=with_optimizer, values=values)
             log.info("Resuming %s from epoch %d of %d.", run.path, initial_epoch, recipe.epochs)
         os.makedirs(checkpoint.write_dir, exist_ok=True)
+        phases = finetune.describe(recipe) if recipe.weights or stages else None
         if chief:
-            run.write_json(RunFolder.RECIPE, {**recipe.to_dict(), **({"_changes": record} if record else {})})
+            run.write_json(RunFolder.RECIPE, {**recipe.to_dict(), **({"_changes": record} if record else {}),
+                                              **({"_phases": phases} if phases else {})})
         engine = Engine(model, strategy, jit_compile=recipe.jit_compile)
         stateful = stateful_callbacks(recipe, info, checkpoint.write_dir, state)
         if recipe.grad_norms:
@@ -205,13 +209,24 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
             if chief:
                 artifacts.write_history_csv(run.file(RunFolder.HISTORY_CSV), rows)
 
-        loop = fit_epochs(
-            engine, data.train, epochs=recipe.epochs, steps=steps, batch_size=recipe.batch_size,
-            initial_epoch=initial_epoch,
-            validation=data.evaluation(recipe.validation_split) if recipe.validation_split else None,
-            callbacks=[*extra, *(callbacks or [])], verbose=verbosity, after_epoch=after_epoch,
-            diverged_message=lambda where, finished, lr: _diverged(where, run, finished, lr),
-        )
+        rates: list[float] = []
+        for later in finetune.phases(recipe):  # one phase, or frozen then fine-tune
+            if later.end <= initial_epoch:
+                continue
+            if later != phase:  # the next phase: its layers, optimizer and step function
+                with strategy.scope():
+                    finetune.compile_phase(model, recipe, info, steps, stages, later)
+                engine = Engine(model, strategy, jit_compile=recipe.jit_compile)
+            loop = fit_epochs(
+                engine, data.train, epochs=later.end, steps=steps, batch_size=recipe.batch_size,
+                initial_epoch=max(initial_epoch, later.start),
+                validation=data.evaluation(recipe.validation_split) if recipe.validation_split else None,
+                callbacks=[*extra, *(callbacks or [])], verbose=verbosity, after_epoch=after_epoch,
+                diverged_message=lambda where, finished, lr: _diverged(where, run, finished, lr),
+            )
+            rates += loop.images_per_second
+            if model.stop_training:
+                break
         if recipe.use_ema:  # Polyak averaging: the averaged weights are the model (as Keras' fit does)
             model.optimizer.finalize_variable_values(model.trainable_variables)
         metrics = artifacts.final_metrics(engine.evaluate(data.evaluation(recipe.test_split)), info.task)
@@ -229,7 +244,9 @@ def _train(recipe: Recipe, run: RunFolder, strategy: Any, chief: bool, verbosity
             summary = info.extra["pseudo_label"]
             metrics.update(pseudo_labelled_examples=summary["pseudo_labelled_examples"],
                            unlabelled_examples=summary["unlabelled_examples"])
-        rate = median_rate(loop.images_per_second)
+        if phases:
+            metrics["phases"] = phases
+        rate = median_rate(rates)
         if rate is not None:
             metrics["train_images_per_second"] = rate
         best = stateful.get("best")
