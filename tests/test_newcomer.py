@@ -8,7 +8,7 @@ import re
 import pytest
 
 from kerascv_course.cli import main
-from kerascv_course.tuning.search import read_trials_csv
+from kerascv_course.tuning.trials import read_trials_csv
 
 ANSI = re.compile(r"\x1b\[")
 
@@ -48,7 +48,7 @@ def test_tune_prints_one_line_per_trial_and_numbers_agree(capsys, tmp_path):
 
 
 def test_hyperband_says_why_it_runs_fewer_trials(capsys, tmp_path):
-    from kerascv_course.tuning.search import hyperband_trials
+    from kerascv_course.tuning.progress import hyperband_trials
 
     # By hand, keras-tuner's schedule for max_epochs 9, factor 3: brackets of 3; 5+2; 9+3+1.
     assert hyperband_trials(9, 3) == 3 + 7 + 13

@@ -23,8 +23,9 @@ from kerascv_course.tuning import (
     resolve_space,
     tune,
 )
-from kerascv_course.tuning.search import check_search_dir, prepare_search_dir, read_trials_csv
+from kerascv_course.tuning.search import check_search_dir, prepare_search_dir
 from kerascv_course.tuning.spaces import builder_args, policy_names
+from kerascv_course.tuning.trials import read_trials_csv
 
 # Two learning rates, one hopeless for a 1-epoch run: any two trials that differ in it differ
 # clearly. Four combinations, three trials: both rates are always tried.
@@ -467,7 +468,7 @@ def test_hparam_importance_matches_independent_formulas(tmp_path):
 
 
 def test_read_trials_csv_round_trip(tmp_path):
-    from kerascv_course.tuning.search import format_trials_table, write_trials_csv
+    from kerascv_course.tuning.trials import format_trials_table, write_trials_csv
 
     rows = [{"trial": "0", "status": "COMPLETED", "lr": 0.001, "val_accuracy": 0.9},
             {"trial": "1", "status": "FAILED", "lr": 0.1, "val_accuracy": None}]

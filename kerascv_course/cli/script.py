@@ -161,7 +161,8 @@ def main(
 def _search(recipe: Recipe, space: Any, search: dict[str, Any]) -> int:
     import json
 
-    from kerascv_course.tuning.search import format_trials_table, tune
+    from kerascv_course.tuning.search import tune
+    from kerascv_course.tuning.trials import format_trials_table
 
     result = tune(recipe, space=space, **search)
     print(format_trials_table(result.trials, best=result.best_trial))

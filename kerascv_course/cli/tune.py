@@ -94,7 +94,8 @@ def run_tune(args: argparse.Namespace) -> int:
         return 0
     if not getattr(args, "dataset", None):
         raise ValueError("`--dataset` is required (unless --show-space). Received: dataset=None")
-    from kerascv_course.tuning.search import format_trials_table, tune
+    from kerascv_course.tuning.search import tune
+    from kerascv_course.tuning.trials import format_trials_table
 
     result = tune(
         recipe,

@@ -25,8 +25,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "OpInfo": "tflite_file",
     # TensorFlow
     "export_tflite": "tflite",
-    "with_preprocessing": "tflite",
-    "Preprocessing": "tflite",
+    "with_preprocessing": "preprocessing",
+    "Preprocessing": "preprocessing",
     "TFLiteExport": "tflite",
     "QUANTIZATIONS": "tflite",
     "IO_TYPES": "tflite",

@@ -63,10 +63,11 @@ def export_onnx(
         ImportError: when ``tf2onnx`` (the extra) is not installed; the message says what to install.
         ValueError, FileNotFoundError, PermissionError: for a bad destination.
     """
-    from kerascv_course.export.tflite import _image_input_shape, check_output_path, publish_mode
+    from kerascv_course.export.preprocessing import image_input_shape
+    from kerascv_course.export.tflite import check_output_path, publish_mode
 
     _require("tf2onnx")
-    _image_input_shape(model)
+    image_input_shape(model)
     path = check_output_path(path, suffix=".onnx")
     import tensorflow as tf
 

@@ -21,18 +21,16 @@ import numpy as np
 
 from kerascv_course.export.inference import labels_path_for
 from kerascv_course.export.manifest import publish, unpublish
+from kerascv_course.export.preprocessing import Preprocessing, as_size, with_preprocessing
 from kerascv_course.export.report import compare_tflite, keras_latency, keras_probabilities
 from kerascv_course.export.tflite import (
     DEFAULT_CALIBRATION_SAMPLES,
     IO_TYPES,
     QUANTIZATIONS,
-    Preprocessing,
-    _as_size,
     _check_choice,
     _output_kind,
     export_tflite,
     publish_mode,
-    with_preprocessing,
 )
 from kerascv_course.utils.files import FolderLock, write_json
 from kerascv_course.utils.model_card import read_card
@@ -193,7 +191,7 @@ def export_source(
         )
     if not quantizations and "tflite" in formats:
         raise ValueError("`quantizations` is empty. Received: quantizations=()")
-    size = _as_size(input_size)
+    size = as_size(input_size)
     model_path, recipe = resolve_source(source)
     card = read_card(model_path)
     trained = (card or {}).get("dataset") or {}

@@ -37,7 +37,6 @@ worker trains under its own ``--strategy`` (e.g. ``mirrored`` over its GPUs).
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import math
@@ -50,8 +49,13 @@ from typing import TYPE_CHECKING, Any
 
 from kerascv_course.training.checks import task_score
 from kerascv_course.training.recipe import apply_hparams
+from kerascv_course.tuning.progress import TrialProgress, hyperband_trials
 from kerascv_course.tuning.spaces import SearchSpace, encode_choice, resolve_space
-from kerascv_course.utils.files import FolderLock, atomic_path, write_json
+from kerascv_course.tuning.trials import (
+    trial_rows,
+    write_trials_csv,
+)
+from kerascv_course.utils.files import FolderLock, write_json
 
 if TYPE_CHECKING:
     from kerascv_course.tuning.hypermodel import CourseHyperModel
@@ -67,7 +71,6 @@ OWNED = (PROJECT, RECORD, "trials.csv", "best_hparams.json", "best_trial.json", 
 # What must match for a search folder to be resumed.
 IDENTITY = ("model", "dataset", "tuner", "objective", "space")
 #: Per-trial numbers recorded beside the Keras metrics (the trials table's last columns).
-TRIAL_STATS = ("epochs", "best_epoch", "seconds", "params")
 
 
 @dataclass
@@ -114,72 +117,6 @@ def search_role() -> str:
             f"KERASTUNER_ORACLE_IP={os.environ['KERASTUNER_ORACLE_IP']!r}"
         )
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
-
-
-def hyperband_trials(max_epochs: int, factor: int, min_epochs: int = 1) -> int:
-    """The trials of one Hyperband iteration (keras-tuner's schedule: its brackets of successive
-    halving, each starting ``ceil((1 + log_factor max_epochs) / (b + 1) * factor**b)`` models)."""
-    brackets, epochs = 0, float(max_epochs)
-    while epochs >= min_epochs:
-        epochs, brackets = epochs / factor, brackets + 1
-    end0 = math.ceil(1 + math.log(max_epochs, factor))
-    return sum(math.ceil(end0 / (b + 1) * factor ** (b - r))
-               for b in range(brackets) for r in range(b + 1))
-
-
-def _short(value: Any) -> str:
-    """A hyperparameter value for a progress line."""
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(encode_choice(value))
-
-
-class TrialProgress:
-    """One line when a trial starts and one when it ends: its number of the planned total, its
-    hyperparameters, its score, the best so far and the time left (trials are numbered by
-    keras-tuner's trial id, as in ``trials.csv``, ``trials.png`` and ``trials/trial_<id>``)."""
-
-    def __init__(self, write: Any, *, space: SearchSpace, objective: str, direction: str,
-                 planned: int) -> None:
-        self.write, self.space, self.objective = write, space, objective
-        self.direction, self.planned = direction, planned
-        self.started: dict[str, float] = {}
-        self.durations: list[float] = []
-
-    def begin(self, trial: Any, done_before: int) -> None:
-        self.started[trial.trial_id] = time.monotonic()
-        values = trial.hyperparameters.values
-        shown = [f"{p.name}={_short(values[p.name])}" for p in self.space.params if p.name in values]
-        if "tuner/epochs" in values:
-            shown.append(f"epochs={values['tuner/epochs']}")
-            if values.get("tuner/trial_id") is not None:
-                shown.append(f"continues trial {values['tuner/trial_id']}")
-        self.write(f"Trial {trial.trial_id} ({done_before + 1} of {self.planned}) started: "
-                   f"{', '.join(shown) or 'default hyperparameters'}")
-
-    def end(self, trial: Any, oracle: Any, done: int) -> None:
-        seconds = time.monotonic() - self.started.pop(trial.trial_id, time.monotonic())
-        self.durations.append(seconds)
-        score = trial.score if trial.status == "COMPLETED" else None
-        result = (f"{self.objective} {score:.4f}" if score is not None and not math.isnan(score)
-                  else f"{trial.status.lower()}")
-        best = [t for t in oracle.get_best_trials(1) if t.score is not None]
-        best_text = (f"best so far {best[0].score:.4f} (trial {best[0].trial_id})" if best
-                     else "no trial finished yet")
-        left = max(0, self.planned - done)
-        eta = (f", about {_duration(left * sum(self.durations) / len(self.durations))} left"
-               if left else "")
-        self.write(f"Trial {trial.trial_id} ({done} of {self.planned}) ended in "
-                   f"{_duration(seconds)}: {result}; {best_text}{eta}")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _run_log(base: type) -> type:
@@ -420,69 +357,6 @@ def _identity(record: Mapping[str, Any], key: str) -> Any:
     if key == "space" and isinstance(value, list):
         return [{k: v for k, v in p.items() if k != "default"} for p in value]
     return value
-
-
-def trial_rows(oracle: Any, space: SearchSpace, objective: str, *, tuner: str) -> list[dict[str, Any]]:
-    """One dict per trial, in trial order: hyperparameters, objective and statistics."""
-    rows = []
-    for trial_id in sorted(oracle.trials, key=int):
-        trial = oracle.trials[trial_id]
-        values = trial.hyperparameters.values
-        row: dict[str, Any] = {"trial": trial_id, "status": trial.status}
-        for p in space.params:
-            row[p.name] = encode_choice(values[p.name]) if p.name in values else None
-        if tuner == "hyperband":
-            row["budget"] = values.get("tuner/epochs")
-            row["from_trial"] = values.get("tuner/trial_id")
-        done = trial.status == "COMPLETED" and trial.score is not None
-        row[objective] = float(trial.score) if done else None
-        for stat in TRIAL_STATS:
-            value = trial.metrics.get_last_value(stat) if trial.metrics.exists(stat) else None
-            if value is not None and stat != "seconds":
-                value = int(round(value))
-            row[stat] = value
-        rows.append(row)
-    return rows
-
-
-def write_trials_csv(rows: Sequence[Mapping[str, Any]], path: str) -> str:
-    """Write the trials table as CSV (atomically); empty cells for missing values."""
-    columns = list(rows[0]) if rows else ["trial", "status"]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return path
-
-
-def read_trials_csv(path: str) -> list[dict[str, str]]:
-    """The rows of a ``trials.csv`` (values as strings)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def format_trials_table(rows: Sequence[Mapping[str, Any]], *, best: str | None = None) -> str:
-    """The trials table as aligned text, the best trial marked with ``*``."""
-    if not rows:
-        return "(no trials)"
-    columns = list(rows[0])
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, float):
-            if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-                return f"{value:.3g}"
-            return f"{value:.4g}"
-        return str(value)
-
-    body = [[cell(r.get(c)) + ("*" if c == "trial" and r.get("trial") == best else "")
-             for c in columns] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths)) for b in body]
-    return "\n".join(lines)
 
 
 def tune(
