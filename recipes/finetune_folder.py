@@ -4,7 +4,9 @@ Keras's guide "Transfer learning & fine-tuning" (Chollet, keras.io/guides/transf
 the ImageNet backbone is frozen — batch-norm in inference mode — while a new classifier
 (global average pooling, dropout 0.2, dense) trains with Adam at 1e-3 for 20 epochs; then the
 whole backbone is unfrozen (batch-norm still in inference mode) and trained with the head for 10
-more epochs at 1e-5. MobileNet's ImageNet input is 224x224. (The guide also flips and rotates the
+more epochs at 1e-5. MobileNet's ImageNet input is 224x224, scaled to [-1, 1] as its weights were
+trained (keras.applications' ``preprocess_input``): the dataset option ``normalization`` with mean
+0.5 and std 0.5 gives exactly that, instead of the folder's own statistics. (The guide also flips and rotates the
 images at random; add an augmentation policy with --augment if your set needs one.)
 
     python recipes/finetune_folder.py --dataset folder:/path/to/images
@@ -26,6 +28,7 @@ from kerascv_course.training import Recipe
 RECIPE = Recipe(
     model="mobilenet",
     dataset="folder:images",
+    dataset_kwargs={"normalization": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}},  # [-1, 1]
     model_kwargs={"dropout": 0.2},
     weights="imagenet",
     image_size=224,

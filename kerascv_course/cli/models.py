@@ -176,12 +176,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     & Fergus 2013). The image comes from --image or is the first test image of --dataset
     (default: the run's dataset)."""
     import os
+    import types
 
     import numpy as np
     import tensorflow as tf
 
     from kerascv_course.data import load_dataset
     from kerascv_course.data.pipeline import match_channels, normalize, to_float
+    from kerascv_course.utils.model_card import model_card
     from kerascv_course.viz.inspect import plot_feature_maps, plot_filters, plot_saliency
 
     if args.top < 1:
@@ -212,9 +214,18 @@ def run_inspect(args: argparse.Namespace) -> int:
         raw, true = next(iter(ds))
     else:
         raw = tf.constant(np.random.default_rng(0).integers(0, 256, (h or 64, w or 64, c)), tf.uint8)
+    # Prepared as the model was trained: its card (resize mode, normalisation) first, else the
+    # dataset's statistics.
+    spec = (model_card(model) or {}).get("input") or {}
     image = match_channels(to_float(raw), c)
-    image = tf.image.resize(image, (h or image.shape[0], w or image.shape[1]))
-    if info is not None:
+    size = (h or image.shape[0], w or image.shape[1])
+    if spec.get("resize_mode") == "pad" and image.shape[0] <= size[0] and image.shape[1] <= size[1]:
+        image = tf.image.resize_with_crop_or_pad(image, *size)
+    else:
+        image = tf.image.resize(image, size)
+    if spec.get("mean") is not None and spec.get("std") is not None:
+        image = normalize(image, types.SimpleNamespace(mean=tuple(spec["mean"]), std=tuple(spec["std"])))
+    elif info is not None:
         image = normalize(image, info)
     image = np.asarray(image)
     made = not os.path.exists(args.output)
