@@ -43,7 +43,7 @@ PUBLISHED_IMAGENET: dict[str, dict[str, object]] = {
     "se_resnet50": dict(top1=76.71, top5=93.38, source="Hu et al. 2018, Table 2 (224 single crop, error 23.29/6.62)"),
     "se_resnet101": dict(top1=77.62, top5=93.93, source="Hu et al. 2018, Table 2 (224 single crop, error 22.38/6.07)"),
     "se_resnet152": dict(top1=78.43, top5=94.27, source="Hu et al. 2018, Table 2 (224 single crop, error 21.57/5.73)"),
-    "se_resnext50_32x4d": dict(top1=79.01, top5=94.51, source="Hu et al. 2018, Table 2 (224 single crop, error 20.99/5.49)"),
+    "se_resnext50_32x4d": dict(top1=78.90, top5=94.51, source="Hu et al. 2018, Table 2 (224 single crop, error 21.10/5.49)"),
     "se_resnext101_32x4d": dict(top1=79.30, top5=94.99, source="Hu et al. 2018, Table 2 (224 single crop, error 20.70/5.01)"),
     "senet154": dict(top1=81.32, top5=95.53, source="Hu et al. 2018 (224 single crop, error 18.68/4.47)"),
     "squeezenet1_0": dict(top1=57.5, top5=80.3, source="Iandola et al. 2016, Table 2"),
