@@ -46,7 +46,7 @@ RECIPE = Recipe(
           "for 10, batch-norm in inference mode throughout.",
 )
 
-SMOKE_SOURCE = os.path.join("runs", "smoke", "finetune_folder-source")
+SMOKE_SOURCE = os.path.join("runs", "smoke-source", "finetune_folder")  # beside runs/smoke, not in it
 
 
 def smoke_source() -> str:

@@ -5,7 +5,10 @@ shell-like block (no language, ``bash``/``sh``/``console``) is split into comman
 command (diagrams, layouts) are not examples. Commands run in one process, in document order, in a
 scratch folder (so ``runs/lenet5-digits`` of the Quickstart is there for the later ``evaluate`` and
 ``inspect``), at small settings (:func:`shrink`: one short epoch, few trials, few images, no
-timing in ``compare``; recipe scripts with ``--smoke`` unless they only print). What cannot run here is listed in :data:`SKIP` with its reason;
+timing in ``compare``; a recipe script built on ``cli.script.main`` with ``--print-recipe``, which
+parses its command line and checks the resolved recipe without training — tests/test_recipes.py
+trains the recipes' ``--smoke`` runs and tests/test_explain.py builds every recipe's model and
+optimizer — and any other script with ``--smoke``). What cannot run here is listed in :data:`SKIP` with its reason;
 inputs an example takes for granted are made by :data:`SETUP`. Comments are checked where they
 state a fact: ``print(x)  # value`` must print that value, ``name = ...  # 1,234 parameters``
 must count that many, and a ``.png`` named in a command's comment must have been written.
@@ -42,6 +45,8 @@ SKIP = {
     "KERASTUNER_ORACLE_IP": "distributed search: needs a chief and workers on a network",
     "TF_CONFIG=": "multi-worker training: needs a cluster",
     "runs/alexnet-imagenet2012": "needs an ImageNet run (ILSVRC-2012 is not redistributable)",
+    "--weights imagenet": "fetches keras.applications' ImageNet weights from the network",
+    "folder:/path/to/": "a placeholder for the reader's own folder of images",
 }
 #: Python lines that cannot run here (a substring), with the reason.
 SKIP_LINES = {
@@ -187,10 +192,14 @@ def _cli(args: list[str]) -> str:
     return out.getvalue()
 
 
-def _script(args: list[str]) -> str:
+def _script(args: list[str], *, train: bool = False) -> str:
     path = os.path.join(ROOT, args[0])
     argv = [path, *args[1:]]
-    if not {"--smoke", "--print-recipe", "--explain"} & set(argv):
+    with open(path, encoding="utf-8") as fh:
+        recipe_script = "from kerascv_course.cli.script import main" in fh.read()
+    if recipe_script and not train and not {"--print-recipe", "--explain"} & set(argv):
+        argv.append("--print-recipe")  # parsed and checked; trained by tests/test_recipes.py
+    elif not {"--smoke", "--print-recipe", "--explain"} & set(argv):
         argv.append("--smoke")  # the same code path on embedded data
     out = io.StringIO()
     saved = sys.argv
@@ -216,14 +225,15 @@ def _prepare(args: list[str]) -> None:
                 make(name)
 
 
-def run_command(command: str) -> str:
-    """Run one documented command (at :func:`shrink`'s settings); its standard output."""
+def run_command(command: str, comment: str = "") -> str:
+    """Run one documented command (at :func:`shrink`'s settings); its standard output. A recipe
+    script whose comment promises a picture trains its ``--smoke`` run, which draws it."""
     words = shlex.split(command)
     _prepare(words)
     if words[0] == "kerascv-course":
         return _cli(shrink(words[1:]))
     if words[0] in ("python", "python3") and words[1:2] and words[1].startswith("recipes/"):
-        return _script(words[1:])
+        return _script(words[1:], train=".png" in comment)
     raise AssertionError(f"Don't know how to run {command!r}: run it here, or add it to SKIP with a reason")
 
 
@@ -300,7 +310,7 @@ def test_shell_examples_run_in_order(tmp_path, monkeypatch):
                 continue
             try:
                 cpu = time.process_time()
-                output = run_command(command)
+                output = run_command(command, comment)
                 _check_comment(command, comment, output)
                 ran.append(f"{time.process_time() - cpu:6.1f} s CPU  {where} {command}")
             except Exception as err:  # report every failing example, not just the first

@@ -2,7 +2,8 @@
 step, and saves and reloads in safe mode.
 
 One model per family and block kind — the deeper variants (ResNeXt-101, SE-ResNet-34/101/152,
-SE-ResNeXt-101, SENet-154, Inception-ResNet-v1) stack the same blocks, and every registered model's
+SE-ResNeXt-101, SENet-154, Inception-ResNet-v1) stack the same blocks, Inception-v4's modules are
+the plain convolutions and concatenations BN-Inception exports, and every registered model's
 safe-mode ``.keras`` round trip is in tests/test_models.py. One build per model at its smallest test
 input and 10 classes (FractalNet with narrow blocks): a
 float32 TFLite file run by the interpreter, a training step run eagerly (one step does not repay
@@ -20,7 +21,7 @@ from kerascv_course.export import export_tflite
 from kerascv_course.models import get_spec
 
 NEW_MODELS = [
-    "bn_inception", "inception_v4", "inception_resnet_v2", "resnext50_32x4d",
+    "bn_inception", "inception_resnet_v2", "resnext50_32x4d",
     "se_resnet18", "se_resnet50", "se_resnext50_32x4d", "fractalnet",
 ]
 # Drop-path off here: a global drop-path batch trains one column only (tests/test_zoo_fractalnet.py

@@ -351,9 +351,13 @@ class Recipe:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> Recipe:
-        """Read a ``recipe.json`` written by a run."""
+        """Read a ``recipe.json`` written by a run (its records of the run — ``_changes``,
+        ``_phases`` — are not fields and are left out)."""
         with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(json.load(fh))
+            data = json.load(fh)
+        if isinstance(data, Mapping):
+            data = {k: v for k, v in data.items() if not str(k).startswith("_")}
+        return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied."""
