@@ -20,7 +20,7 @@ from PIL import Image
 
 from kerascv_course.cli import main
 from kerascv_course.data import load_dataset, make_pipeline
-from kerascv_course.export import TFLiteClassifier, export_tflite
+from kerascv_course.export import Preprocessing, TFLiteClassifier, export_tflite
 from kerascv_course.training import Recipe, train
 from kerascv_course.training.run_folder import load_keras_model
 from kerascv_course.utils.model_card import CARD_NAME, read_card
@@ -127,4 +127,12 @@ def test_api_export_of_a_model_loaded_by_plain_keras_says_its_input_is_unknown(d
         export_tflite(plain, tmp_path / "plain.tflite")
     warned = [r.getMessage() for r in caplog.records if "has no model card" in r.getMessage()]
     assert len(warned) == 1 and "load_keras_model" in warned[0] and "preprocessing=Preprocessing" in warned[0]
-    assert TFLiteClassifier(tmp_path / "plain.tflite").metadata["input"] == {"pixels": "model"}
+    clf = TFLiteClassifier(tmp_path / "plain.tflite")
+    assert clf.metadata["input"] == {"pixels": "model"}
+    # Images cannot be prepared for it, so it refuses them rather than answer wrongly.
+    image = np.zeros((32, 32, 1), np.uint8)
+    with pytest.raises(ValueError, match="exported without its input preparation.*load_keras_model"):
+        clf.predict(image)
+    # A model that takes raw pixels says so, and is then served.
+    export_tflite(plain, tmp_path / "raw.tflite", preprocessing=Preprocessing(scale=1.0))
+    assert len(TFLiteClassifier(tmp_path / "raw.tflite").predict(image, top_k=1)) == 1
