@@ -30,7 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path, write_text  # noqa: E402
+from kerascv_course.utils.files import write_text  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 from kerascv_course.viz.layers import _si, layer_table  # noqa: E402
 
 COLUMNS = ("name", "kind", "dataset", "input", "params", "macs", "top1", "top5", "latency_ms",
@@ -190,10 +191,7 @@ def plot_compare(rows: Sequence[CompareRow], path: str | os.PathLike[str], *, ti
     fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=8)
     fig.suptitle(title or "Comparing architectures (in the manner of Canziani et al. 2016)")
     fig.tight_layout(rect=(0, 0.02 + 0.025 * len(lines), 1, 1))
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)
 
 
 def progress_line(index: int, total: int, row: CompareRow) -> str:

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 MAX_LABELLED_CLASSES = 30  # beyond this the axes carry no class names, and cells no numbers
 
@@ -69,7 +69,4 @@ def plot_confusion_matrix(
     accuracy = np.trace(cm) / max(cm.sum(), 1)
     ax.set_title(title or f"confusion matrix (accuracy {accuracy:.1%}, {int(cm.sum())} examples)")
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)

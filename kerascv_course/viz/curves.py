@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 
 def _epoch_ticks(ax: Any, epochs: int) -> None:
@@ -85,7 +85,4 @@ def plot_history(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 
 def _by_step(records: Sequence[Mapping[str, Any]]) -> dict[int, dict[int, float]]:
@@ -101,7 +101,4 @@ def plot_grad_norms(records: Sequence[Mapping[str, Any]], path: str | os.PathLik
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)

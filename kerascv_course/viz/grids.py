@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 
 def _displayable(image: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -74,7 +74,4 @@ def image_grid(
         fig.suptitle(title, fontsize=11)
         top = 1.0 - 0.45 / fig.get_figheight()
     fig.tight_layout(pad=0.3, rect=(0.0, 0.0, 1.0, top))
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path, dpi=100)

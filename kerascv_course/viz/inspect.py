@@ -18,17 +18,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 #: Figures narrower than this (inches) are scaled up: LeNet-5's 6 filters were a 252-pixel thumbnail.
 MIN_FIGURE_WIDTH = 6.0
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> str:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path, bbox_inches="tight")
 
 
 def first_conv_layer(model: keras.Model) -> keras.layers.Layer:

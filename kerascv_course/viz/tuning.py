@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kerascv_course.utils.files import atomic_path  # noqa: E402
+from kerascv_course.viz.figures import save_png  # noqa: E402
 
 
 def _score(row: Mapping[str, Any], objective: str) -> float | None:
@@ -176,10 +176,7 @@ def plot_trials(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)
 
 
 def plot_hparams(
@@ -240,7 +237,4 @@ def plot_hparams(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return os.fspath(path)
+    return save_png(fig, path)
