@@ -57,3 +57,15 @@ def tflite_predict(path: str, x: np.ndarray) -> np.ndarray:
             y = (y.astype(np.float32) - zero) * scale
         rows.append(y)
     return np.stack(rows)
+
+
+class CrashAt(keras.callbacks.Callback):
+    """Simulates a process dying at the start of ``epoch`` (after the previous epoch's checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("simulated crash")

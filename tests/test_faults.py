@@ -22,8 +22,8 @@ import sys
 import types
 import zipfile
 
-import keras
 import pytest
+from conftest import CrashAt
 from PIL import Image
 
 from kerascv_course.cli import main
@@ -47,18 +47,6 @@ def _orphans(folder) -> list[str]:
     return [os.path.join(d, n) for d, _, names in os.walk(folder) for n in names if n.startswith(".tmp-")]
 
 
-class _Crash(keras.callbacks.Callback):
-    """A process dying at the start of ``epoch`` (after the previous epoch's checkpoint)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated crash")
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A finished digits run (1 epoch) with an export beside it."""
@@ -74,7 +62,7 @@ def interrupted_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("interrupted") / "run"
     recipe = Recipe(**FAST, epochs=3, optimizer="sgd", learning_rate=0.05, output=str(run))
     with pytest.raises(KeyboardInterrupt):
-        train(recipe, verbose=0, callbacks=[_Crash(2)])
+        train(recipe, verbose=0, callbacks=[CrashAt(2)])
     names = sorted(os.listdir(run / "checkpoint"))
     assert {"ckpt-0001.npz", "ckpt-0002.npz", "state-0001.json", "state-0002.json", "best.npz"} <= set(names)
     return run, recipe

@@ -15,6 +15,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from conftest import CrashAt
 from keras.src.legacy.saving import legacy_h5_format
 from PIL import Image
 
@@ -207,18 +208,6 @@ def test_a_classification_run_seeds_a_unet_encoder_for_another_task(source_run):
         assert _equal(unet.get_layer(name).get_weights(), source.get_layer(name).get_weights()), name
 
 
-class _Crash(keras.callbacks.Callback):
-    """Simulates a process dying at the start of ``epoch`` (after the previous checkpoint)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated crash")
-
-
 @pytest.mark.slow
 def test_a_run_killed_at_and_after_the_phase_boundary_resumes_to_the_same_weights(source_run, tmp_path):
     recipe = Recipe(model="resnet20", dataset="digits", dataset_kwargs={"per_class": 2}, weights=source_run,
@@ -227,7 +216,7 @@ def test_a_run_killed_at_and_after_the_phase_boundary_resumes_to_the_same_weight
     run = str(tmp_path / "run")
     for crash in (1, 2):  # at the boundary (the checkpoint holds the frozen phase's optimizer), then inside
         with pytest.raises(KeyboardInterrupt):
-            train(recipe.replace(output=run), verbose=0, callbacks=[_Crash(crash)])
+            train(recipe.replace(output=run), verbose=0, callbacks=[CrashAt(crash)])
     resumed = train(recipe.replace(output=run), verbose=0)
     assert resumed.metrics["resumed_from_epoch"] == 2
     for a, b in zip(straight.model.weights, resumed.model.weights):

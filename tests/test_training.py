@@ -9,6 +9,7 @@ import os
 import keras
 import numpy as np
 import pytest
+from conftest import CrashAt
 
 from kerascv_course.cli import build_parser
 from kerascv_course.cli.script import main as script_main
@@ -249,18 +250,6 @@ def test_plateau_decay_reduces_and_keeps_state():
 # Whole runs
 
 
-class _Crash(keras.callbacks.Callback):
-    """Simulates a process dying at the start of ``epoch`` (after the previous checkpoint)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated crash")
-
-
 @pytest.mark.slow
 def test_run_folder_resume_and_identity_check(tmp_path):
     recipe = Recipe(**{**FAST, "epochs": 3, "deterministic": True, "tensorboard": True, "optimizer": "sgd",
@@ -275,7 +264,7 @@ def test_run_folder_resume_and_identity_check(tmp_path):
     keras.saving.load_model(tmp_path / "straight" / "best.keras", safe_mode=True)
 
     with pytest.raises(KeyboardInterrupt):
-        train(recipe.replace(output=str(run)), verbose=0, callbacks=[_Crash(2)])
+        train(recipe.replace(output=str(run)), verbose=0, callbacks=[CrashAt(2)])
     state = json.loads((run / "checkpoint" / "state-0002.json").read_text())
     assert state["epoch"] == 2 and not (run / "metrics.json").exists()
     with pytest.raises(ValueError, match=r"model: checkpoint 'lenet5', this run 'mlp'") as err:

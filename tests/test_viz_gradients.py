@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import CrashAt
 from PIL import Image
 
 from kerascv_course.cli import main
@@ -88,18 +89,6 @@ def test_train_grad_norms_writes_csv_and_png(tmp_path):
     assert Image.open(os.path.join(out, "grad_norms.png")).size[1] > 300
 
 
-class _Crash(keras.callbacks.Callback):
-    """A process dying at the start of ``epoch`` (after the previous epoch's checkpoint)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt("simulated crash")
-
-
 @pytest.mark.slow
 def test_a_resumed_run_records_the_same_gradient_norms_as_a_straight_one(tmp_path):
     from kerascv_course.training import Recipe, train
@@ -108,7 +97,7 @@ def test_a_resumed_run_records_the_same_gradient_norms_as_a_straight_one(tmp_pat
                     tensorboard=False, deterministic=True, grad_norms=True, model_kwargs={"hidden_units": [16, 16]})
     train(recipe.replace(output=str(tmp_path / "straight")), verbose=0)
     with pytest.raises(KeyboardInterrupt):
-        train(recipe.replace(output=str(tmp_path / "run")), verbose=0, callbacks=[_Crash(1)])
+        train(recipe.replace(output=str(tmp_path / "run")), verbose=0, callbacks=[CrashAt(1)])
     train(recipe.replace(output=str(tmp_path / "run")), verbose=0)
     straight = read_grad_norms_csv(str(tmp_path / "straight" / "grad_norms.csv"))
     assert read_grad_norms_csv(str(tmp_path / "run" / "grad_norms.csv")) == straight
